@@ -1,0 +1,1 @@
+"""TFX-style pipeline components (installed as ``kerasynth.components``)."""

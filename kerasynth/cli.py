@@ -1,0 +1,174 @@
+"""The ``kerasynth`` command line: a thin click layer over `kerasynth`.
+
+It holds no logic and no defaults of its own: training defaults come from
+`kerasynth.config.TrainConfig`, model hyperparameters from the model's
+constructor (an option left out is not passed at all). TensorFlow is imported
+inside the commands, so ``--help`` answers at once.
+
+Bad input (an unknown model, a missing path, an unreadable image, a
+non-empty output, ...) ends with one line on stderr and exit code 2. Set
+``KERASYNTH_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from kerasynth import config as config_module
+
+USER_ERRORS = (ValueError, OSError, KeyError)
+
+
+def _import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with its C++ start-up chatter silenced.
+
+    TensorFlow prints CUDA probing and oneDNN notices to file descriptor 2
+    while its shared libraries load, before any log level applies; a
+    command-line user should see only kerasynth's own lines. Python errors
+    still surface as exceptions. ``KERASYNTH_DEBUG=1`` keeps the chatter.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules or os.environ.get("KERASYNTH_DEBUG"):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the CUDA probe logs here
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class _Group(click.Group):
+    """Turns the errors of bad input into one readable line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as error:
+            if os.environ.get("KERASYNTH_DEBUG"):
+                raise
+            message = error.args[0] if isinstance(error, KeyError) else error
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(2)
+
+
+def _choice_help(field: str) -> str:
+    return f"(default: {config_module.default(field)})"
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kerasynth")
+def main():
+    """kerasynth: train, sample and export synthetic MRI and table generators."""
+    logging.basicConfig(format="kerasynth: %(message)s", level=logging.INFO)
+
+
+@main.command("list-models")
+def list_models():
+    """List the registered models."""
+    _import_tensorflow_quietly()
+    from kerasynth import registry
+
+    for name, cls in registry.list_models().items():
+        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        click.echo(f"{name:<12} {cls.modality:<6} {summary}")
+
+
+@main.command()
+@click.option("--model", "model_name", required=True, help="Registered model name.")
+@click.option(
+    "--data",
+    default=None,
+    help="Image folder, .npy/.npz, NIfTI file(s) or tfds:NAME[/CONFIG][:SPLIT]. "
+    "Default: the embedded MNI152 slices.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's.")
+@click.option("--image-size", type=int, help="Image side. Default: the model's.")
+@click.option("--channels", type=click.Choice(["1", "3"]), help="Default: the model's.")
+@click.option("--latent-dim", type=click.IntRange(min=1), help="Default: the model's.")
+@click.option("--seed", type=int, help="Random seed. Default: a new one (recorded).")
+@click.option(
+    "--mixed-precision",
+    type=click.Choice(["auto", "off", "mixed_float16", "mixed_bfloat16"]),
+    default=config_module.default("mixed_precision"),
+    help="auto: bfloat16 on a CPU with AVX512-BF16/AMX, float16 on a GPU of "
+    f"compute capability >= 7, else off. {_choice_help('mixed_precision')}",
+)
+@click.option(
+    "--jit-compile",
+    type=click.Choice(["auto", "on", "off"]),
+    default=config_module.default("jit_compile"),
+    help=f"XLA; auto: on for GPU, off for CPU. {_choice_help('jit_compile')}",
+)
+@click.option("--output", help="Run directory. Default: runs/<model>-<timestamp>.")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty --output.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(model_name, data, epochs, batch_size, image_size, channels, latent_dim,
+          seed, mixed_precision, jit_compile, output, overwrite, quiet):  # fmt: skip
+    """Train a model and write its run directory."""
+    _import_tensorflow_quietly()
+    from kerasynth import training
+
+    given = {"image_size": image_size, "latent_dim": latent_dim,
+             "channels": int(channels) if channels else None}  # fmt: skip
+    config = config_module.TrainConfig(
+        model=model_name,
+        data=data,
+        output=output,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
+        overwrite=overwrite,
+        model_kwargs={k: v for k, v in given.items() if v is not None},
+        verbose=0 if quiet else config_module.default("verbose"),
+    )
+    result = training.train(config)
+    click.echo(result.summary())
+
+
+@main.command()
+@click.option("--run", "run_dir", required=True, help="A run directory.")
+@click.option("--num", type=click.IntRange(min=1), required=True, help="How many.")
+@click.option(
+    "--output",
+    required=True,
+    help="*.png: one grid; *.npy: the array in [-1, 1]; else a folder of PNGs.",
+)
+@click.option("--seed", type=int, help="Same seed, same samples. Default: fresh.")
+def sample(run_dir, num, output, seed):
+    """Draw samples from a trained model."""
+    _import_tensorflow_quietly()
+    from kerasynth import imaging, runs
+
+    model = runs.load_model(run_dir)
+    path = imaging.save_images(model.generate(num, seed=seed), output)
+    click.echo(f"Wrote {num} samples to {path}")
+
+
+@main.command()
+@click.option("--run", "run_dir", required=True, help="A run directory.")
+@click.option("--serving-dir", required=True, help="TF Serving's model base path.")
+@click.option("--name", help="Model name under TF Serving. Default: the model's.")
+def export(run_dir, serving_dir, name):
+    """Export a run's generator as a SavedModel for TF Serving."""
+    _import_tensorflow_quietly()
+    from kerasynth import export as export_module
+
+    path = export_module.export_run(run_dir, serving_dir, name)
+    click.echo(f"Exported {path} (signatures: serving_default, sample)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

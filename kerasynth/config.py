@@ -1,0 +1,84 @@
+"""The training configuration: one dataclass, the single home of its defaults.
+
+This module imports nothing heavy, so the CLI can read these defaults for its
+``--help`` without loading TensorFlow. Model hyperparameters (image size,
+channels, latent size, ...) are not here: they are the model constructor's
+arguments, and their defaults live in the constructor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything `kerasynth.training.train` needs to produce a run directory.
+
+    Args:
+        model: a registered model name (``kerasynth list-models``).
+        data: a data source (folder, file, ``tfds:NAME``); `None` uses the
+            embedded default of the model's modality.
+        output: the run directory to create; `None` makes a new
+            ``runs/<model>-<timestamp>``.
+        epochs: passes over the data; `None` uses the model's default.
+        batch_size: samples per step; `None` uses the model's default.
+        seed: seeds every random number; `None` draws one (and records it).
+        mixed_precision: ``auto``, ``off`` or a Keras policy name (see
+            `kerasynth.runtime.resolve_precision`).
+        jit_compile: XLA: ``auto`` (Keras decides: on for GPU), ``on``, ``off``.
+        deterministic: make TensorFlow ops deterministic (bit-identical runs
+            on CPU for a seed; slower on some GPU kernels).
+        overwrite: replace an existing non-empty `output`.
+        model_kwargs: constructor arguments of the model.
+        verbose: Keras' ``fit`` verbosity (``"auto"``, 0, 1 or 2).
+    """
+
+    model: str
+    data: str | None = None
+    output: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    seed: int | None = None
+    mixed_precision: str = "auto"
+    jit_compile: str = "auto"
+    deterministic: bool = True
+    overwrite: bool = False
+    model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    verbose: int | str = "auto"
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(
+                    f"{name} must be a positive integer. Received: {name}={value}"
+                )
+
+    def output_path(self, now: datetime.datetime | None = None) -> Path:
+        """The run directory: `output`, or a new ``runs/<model>-<timestamp>``
+        (with a ``-2``, ``-3``, ... suffix if that one exists already)."""
+        if self.output is not None:
+            return Path(self.output)
+        now = now or datetime.datetime.now()
+        stem = Path("runs") / f"{self.model}-{now:%Y%m%d-%H%M%S}"
+        path, counter = stem, 1
+        while path.exists():
+            counter += 1
+            path = stem.with_name(f"{stem.name}-{counter}")
+        return path
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+def default(field_name: str) -> Any:
+    """The default of a `TrainConfig` field (for the CLI's help texts)."""
+    for field in dataclasses.fields(TrainConfig):
+        if field.name == field_name:
+            return field.default
+    raise KeyError(field_name)

@@ -1,0 +1,151 @@
+"""Export a trained generator as a SavedModel in TF Serving's layout.
+
+``export_model(model, base, name)`` writes ``base/name/V/`` with V the next
+free integer version (TF Serving loads the highest and ignores non-numeric
+folders, so the version is written under a hidden name and renamed). An image
+generator answers two signatures:
+
+- ``serving_default``: ``noise`` float32 ``[None, latent_dim]`` ->
+  ``images`` float32 ``[None, H, W, C]`` in [-1, 1];
+- ``sample``: ``num_samples`` and ``seed`` int32 scalars -> ``images``, drawn
+  with stateless random ops, so a seed always gives the same images (the same
+  as ``model.generate(num_samples, seed=seed)``).
+
+``assets.extra/tf_serving_warmup_requests`` holds one warm-up
+``PredictionLog`` per signature, so TF Serving traces both before its first
+request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasynth import runs
+from kerasynth.models.base import LatentImageGenerator
+
+WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
+
+
+@dataclasses.dataclass
+class Endpoint:
+    """One serving signature: a function, its input signature, and the
+    inputs of its warm-up request."""
+
+    name: str
+    fn: Callable
+    input_signature: list[tf.TensorSpec]
+    warmup_inputs: dict[str, np.ndarray]
+
+
+def latent_image_endpoints(model: LatentImageGenerator) -> list[Endpoint]:
+    """The signatures of a generator from latent noise to images."""
+    generator = model.generator
+
+    def from_noise(noise):
+        return {"images": tf.cast(generator(noise, training=False), tf.float32)}
+
+    def sample(num_samples, seed):
+        noise = model.latent_noise(num_samples, seed)
+        return {"images": tf.cast(generator(noise, training=False), tf.float32)}
+
+    return [
+        Endpoint(
+            "serving_default",
+            from_noise,
+            [tf.TensorSpec([None, model.latent_dim], tf.float32, name="noise")],
+            {"noise": np.zeros((1, model.latent_dim), np.float32)},
+        ),
+        Endpoint(
+            "sample",
+            sample,
+            [
+                tf.TensorSpec([], tf.int32, name="num_samples"),
+                tf.TensorSpec([], tf.int32, name="seed"),
+            ],
+            {"num_samples": np.array(1, np.int32), "seed": np.array(0, np.int32)},
+        ),
+    ]
+
+
+def serving_endpoints(model) -> tuple[list[keras.Layer], list[Endpoint]]:
+    """What to export of `model`: the networks the signatures use (only those
+    are saved; a GAN's discriminator is not) and the signatures."""
+    if isinstance(model, LatentImageGenerator):
+        return [model.generator], latent_image_endpoints(model)
+    raise ValueError(f"Export does not know how to serve {type(model).__name__}.")
+
+
+def next_version(model_dir: Path) -> int:
+    """One more than the highest integer version folder (1 when none)."""
+    versions = [
+        int(p.name) for p in model_dir.glob("*") if p.is_dir() and p.name.isdigit()
+    ]
+    return max(versions, default=0) + 1
+
+
+def write_warmup_requests(path: Path, name: str, endpoints: list[Endpoint]) -> None:
+    """Writes TF Serving warm-up records: a TFRecord of ``PredictionLog``."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for endpoint in endpoints:
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=name, signature_name=endpoint.name)
+            )
+            for key, value in endpoint.warmup_inputs.items():
+                request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+            writer.write(log.SerializeToString())
+
+
+def export_model(model, serving_dir: str | os.PathLike, name: str) -> Path:
+    """Writes `model` as ``serving_dir/name/<next version>/`` and returns it.
+
+    Args:
+        model: a trained kerasynth model.
+        serving_dir: TF Serving's model base path.
+        name: the model's name under TF Serving (its REST path
+            ``/v1/models/<name>``).
+    """
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"Invalid serving model name. Received: name={name!r}")
+    model_dir = Path(serving_dir) / name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    networks, endpoints = serving_endpoints(model)
+    archive = keras.export.ExportArchive()
+    for network in networks:
+        archive.track(network)
+    for endpoint in endpoints:
+        archive.add_endpoint(endpoint.name, endpoint.fn, endpoint.input_signature)
+
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
+    try:
+        archive.write_out(str(staging / "model"), verbose=False)
+        write_warmup_requests(staging / "model" / WARMUP_FILE, name, endpoints)
+        version_dir = model_dir / str(next_version(model_dir))
+        os.replace(staging / "model", version_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return version_dir
+
+
+def export_run(
+    run_dir: str | os.PathLike, serving_dir: str | os.PathLike, name: str | None = None
+) -> Path:
+    """Exports the model of a run directory (see `export_model`); `name`
+    defaults to the run's model name."""
+    config = runs.read_config(run_dir)
+    model = runs.load_model(run_dir)
+    return export_model(model, serving_dir, name or config["model"])

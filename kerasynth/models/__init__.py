@@ -1,0 +1,3 @@
+"""The models. Importing this package registers every model by name."""
+
+from kerasynth.models import dcgan  # noqa: F401

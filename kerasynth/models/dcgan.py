@@ -1,0 +1,257 @@
+"""DCGAN (Radford et al. 2015) as in the study's Figure 3.
+
+Radford, Metz and Chintala, "Unsupervised Representation Learning with Deep
+Convolutional Generative Adversarial Networks", ICLR 2016 (arXiv:1511.06434).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from kerasynth.models import losses
+from kerasynth.models.base import AdversarialModel
+from kerasynth.registry import register_model
+
+SUPPORTED_IMAGE_SIZES = (32, 64, 128, 256)
+
+
+def _conv_init():
+    # DCGAN's N(0, 0.02) weights; the global seed makes them repeatable.
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def _batch_norm():
+    # PyTorch's BatchNorm defaults (momentum 0.1 there is 0.9 here): with the
+    # few steps per epoch of small MRI sets, Keras' 0.99 would leave the moving
+    # statistics that `generate()` uses far behind the weights.
+    return layers.BatchNormalization(
+        momentum=0.9,
+        epsilon=1e-5,
+        gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+    )
+
+
+# === Networks ===
+
+
+def build_generator(latent_dim, image_size, channels, filters=64, name="generator"):
+    """The DCGAN generator: latent vector -> image in [-1, 1].
+
+    A 4x4 transposed convolution projects the noise, then each block doubles
+    the resolution and halves the width (kernel 4, no bias, BatchNorm + ReLU),
+    and a last transposed convolution maps to `channels` with tanh (in
+    float32, so mixed precision leaves the output dtype alone). At 64x64 and
+    ``filters=64``: 512x4x4 -> 256x8x8 -> 128x16x16 -> 64x32x32 -> Cx64x64.
+    """
+    num_blocks = int(math.log2(image_size)) - 2
+    width = filters * 2 ** (num_blocks - 1)
+    inputs = keras.Input((latent_dim,), name="noise")
+    x = layers.Reshape((1, 1, latent_dim))(inputs)  # (bs, 1, 1, latent)
+    x = layers.Conv2DTranspose(
+        width, 4, padding="valid", use_bias=False, kernel_initializer=_conv_init()
+    )(x)  # (bs, 4, 4, 512)
+    x = layers.ReLU()(_batch_norm()(x))
+    for _ in range(num_blocks - 1):
+        width //= 2
+        x = layers.Conv2DTranspose(
+            width,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_conv_init(),
+        )(x)  # (bs, 8, 8, 256), (bs, 16, 16, 128), (bs, 32, 32, 64)
+        x = layers.ReLU()(_batch_norm()(x))
+    x = layers.Conv2DTranspose(
+        channels,
+        4,
+        strides=2,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=_conv_init(),
+    )(x)  # (bs, 64, 64, C)
+    outputs = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_discriminator(image_size, channels, filters=64, name="discriminator"):
+    """The DCGAN discriminator: image -> probability that it is real.
+
+    The generator's mirror: strided 4x4 convolutions without bias, LeakyReLU
+    0.2, BatchNorm on all but the first block, then a 4x4 valid convolution to
+    one unit and a float32 sigmoid. At 64x64: 64x32x32 -> 128x16x16 ->
+    256x8x8 -> 512x4x4 -> 1.
+    """
+    num_blocks = int(math.log2(image_size)) - 2
+    inputs = keras.Input((image_size, image_size, channels), name="images")
+    x = inputs
+    width = filters
+    for block in range(num_blocks):
+        x = layers.Conv2D(
+            width,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_conv_init(),
+        )(x)  # (bs, 32, 32, 64), (bs, 16, 16, 128), (bs, 8, 8, 256), (bs, 4, 4, 512)
+        if block > 0:
+            x = _batch_norm()(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        width *= 2
+    x = layers.Conv2D(
+        1, 4, padding="valid", use_bias=False, kernel_initializer=_conv_init()
+    )(x)  # (bs, 1, 1, 1)
+    x = layers.Flatten()(x)  # (bs, 1)
+    outputs = layers.Activation("sigmoid", dtype="float32", name="probability")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# === Model ===
+
+
+@register_model("dcgan")
+class DCGAN(AdversarialModel):
+    """Deep convolutional GAN for images (Radford et al. 2015).
+
+    The study's Figure 3 network: at 64x64 with 3 channels the generator has
+    3,576,704 and the discriminator 2,765,568 trainable parameters. Other
+    sizes add or remove one block per factor of two. Trained with binary
+    cross-entropy, Adam (learning rate 2e-4, beta_1 0.5) for both networks.
+
+    Args:
+        image_size: side of the square images: 32, 64, 128 or 256.
+        channels: 1 (greyscale MRI) or 3 (RGB, as in the study).
+        latent_dim: size of the noise vector.
+        generator_filters: width of the generator's last hidden block.
+        discriminator_filters: width of the discriminator's first block.
+        seed: seed of the model's `keras.random.SeedGenerator` (training
+            noise); `None` derives it from Keras' global seed.
+
+    Example:
+
+    ```python
+    model = kerasynth.registry.get_model("dcgan", image_size=64)
+    model.compile()
+    model.fit(dataset, epochs=50)
+    images = model.generate(16, seed=0)  # (16, 64, 64, 1), in [-1, 1]
+    ```
+    """
+
+    training_defaults = {"epochs": 50, "batch_size": 32}
+
+    def __init__(
+        self,
+        image_size=64,
+        channels=1,
+        latent_dim=100,
+        generator_filters=64,
+        discriminator_filters=64,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if image_size not in SUPPORTED_IMAGE_SIZES:
+            raise ValueError(
+                "DCGAN image_size must be one of "
+                f"{', '.join(map(str, SUPPORTED_IMAGE_SIZES))}. "
+                f"Received: image_size={image_size}"
+            )
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3. Received: channels={channels}")
+        for name, value in (
+            ("latent_dim", latent_dim),
+            ("generator_filters", generator_filters),
+            ("discriminator_filters", discriminator_filters),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"{name} must be a positive integer. Received: {name}={value}"
+                )
+        self.image_size = image_size
+        self.channels = channels
+        self.latent_dim = latent_dim
+        self.generator_filters = generator_filters
+        self.discriminator_filters = discriminator_filters
+        self.seed = seed
+        self.generator = build_generator(
+            latent_dim, image_size, channels, generator_filters
+        )
+        self.discriminator = build_discriminator(
+            image_size, channels, discriminator_filters
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.real_score_tracker = keras.metrics.Mean(name="d_real")
+        self.fake_score_tracker = keras.metrics.Mean(name="d_fake")
+        self.built = True
+
+    def default_optimizers(self):
+        return (
+            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5),
+            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5),
+        )
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.real_score_tracker,
+            self.fake_score_tracker,
+        ]
+
+    def train_step(self, data):
+        # Labels, when the dataset carries them, are not used by DCGAN.
+        real_images = data[0] if isinstance(data, tuple) else data
+        batch_size = tf.shape(real_images)[0]
+
+        # Discriminator: real images -> 1, generated images -> 0.
+        noise = self.latent_noise(batch_size)
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(noise, training=True)
+            real_probs = self.discriminator(real_images, training=True)
+            fake_probs = self.discriminator(fake_images, training=True)
+            d_loss = losses.gan_discriminator_loss(real_probs, fake_probs)
+            scaled = self.discriminator_optimizer.scale_loss(
+                losses.scale_for_replicas(d_loss)
+            )
+        variables = self.discriminator.trainable_variables
+        grads = tape.gradient(scaled, variables)
+        self.discriminator_optimizer.apply(grads, variables)
+
+        # Generator: fresh noise, pushed towards "real" by the discriminator.
+        noise = self.latent_noise(batch_size)
+        with tf.GradientTape() as tape:
+            fake_probs_g = self.discriminator(
+                self.generator(noise, training=True), training=True
+            )
+            g_loss = losses.gan_generator_loss(fake_probs_g)
+            scaled = self.generator_optimizer.scale_loss(
+                losses.scale_for_replicas(g_loss)
+            )
+        variables = self.generator.trainable_variables
+        grads = tape.gradient(scaled, variables)
+        self.generator_optimizer.apply(grads, variables)
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.real_score_tracker.update_state(keras.ops.mean(real_probs))
+        self.fake_score_tracker.update_state(keras.ops.mean(fake_probs))
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "latent_dim": self.latent_dim,
+            "generator_filters": self.generator_filters,
+            "discriminator_filters": self.discriminator_filters,
+            "seed": self.seed,
+        }

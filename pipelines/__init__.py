@@ -1,0 +1,1 @@
+"""Pipelines chaining the components (installed as ``kerasynth.pipelines``)."""

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from kerasynth.models.dcgan import DCGAN
+from kerasynth.registry import get_model
+from kerasynth.testing import run_model_test
+
+
+def trainable_count(network):
+    return sum(int(np.prod(v.shape)) for v in network.trainable_variables)
+
+
+def test_parameter_counts_match_the_study():
+    # The study's Figure 3 network, at 3 channels and 64x64.
+    model = get_model("dcgan", image_size=64, channels=3)
+    assert trainable_count(model.generator) == 3_576_704
+    assert trainable_count(model.discriminator) == 2_765_568
+
+
+@pytest.mark.parametrize("image_size", [32, 128])
+def test_other_sizes_add_or_remove_blocks(image_size):
+    model = DCGAN(image_size=image_size, generator_filters=4, discriminator_filters=4)
+    assert model.generator.output_shape == (None, image_size, image_size, 1)
+    assert model.discriminator.output_shape == (None, 1)
+
+
+def test_run_model_test(tmp_path):
+    rng = np.random.default_rng(0)
+    batch = rng.uniform(-1, 1, (4, 32, 32, 1)).astype("float32")
+    run_model_test(
+        lambda: DCGAN(image_size=32, generator_filters=4, discriminator_filters=4),
+        batch,
+        tmp_path,
+        expected_sample_shape=(32, 32, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"image_size": 48}, "image_size=48"),
+        ({"channels": 2}, "channels=2"),
+        ({"latent_dim": 0}, "latent_dim=0"),
+    ],
+)
+def test_invalid_arguments_name_the_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DCGAN(**kwargs)
+
+
+def test_unconditional_model_refuses_conditions():
+    model = DCGAN(image_size=32, generator_filters=4, discriminator_filters=4)
+    with pytest.raises(ValueError, match="unconditional"):
+        model.generate(2, conditions={"label": 1})
+
+
+def test_generate_without_seed_draws_fresh_samples():
+    model = DCGAN(image_size=32, generator_filters=4, discriminator_filters=4)
+    assert not np.array_equal(model.generate(2), model.generate(2))
