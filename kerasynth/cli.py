@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -110,11 +111,18 @@ def list_models():
     default=config_module.default("jit_compile"),
     help=f"XLA; auto: on for GPU, off for CPU. {_choice_help('jit_compile')}",
 )
+@click.option(
+    "--deterministic/--no-deterministic",
+    default=None,
+    help="Deterministic TF ops (bit-identical runs for a seed). "
+    "Default: on for CPU, off with a GPU.",
+)
 @click.option("--output", help="Run directory. Default: runs/<model>-<timestamp>.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --output.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(model_name, data, epochs, batch_size, image_size, channels, latent_dim,
-          seed, mixed_precision, jit_compile, output, overwrite, quiet):  # fmt: skip
+          seed, mixed_precision, jit_compile, deterministic, output, overwrite,
+          quiet):  # fmt: skip
     """Train a model and write its run directory."""
     _import_tensorflow_quietly()
     from kerasynth import training
@@ -130,6 +138,7 @@ def train(model_name, data, epochs, batch_size, image_size, channels, latent_dim
         seed=seed,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
+        deterministic=deterministic,
         overwrite=overwrite,
         model_kwargs={k: v for k, v in given.items() if v is not None},
         verbose=0 if quiet else config_module.default("verbose"),
@@ -147,13 +156,16 @@ def train(model_name, data, epochs, batch_size, image_size, channels, latent_dim
     help="*.png: one grid; *.npy: the array in [-1, 1]; else a folder of PNGs.",
 )
 @click.option("--seed", type=int, help="Same seed, same samples. Default: fresh.")
-def sample(run_dir, num, output, seed):
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output.")
+def sample(run_dir, num, output, seed, overwrite):
     """Draw samples from a trained model."""
     _import_tensorflow_quietly()
-    from kerasynth import imaging, runs
+    from kerasynth import atomic, imaging, runs
 
+    atomic.check_output(Path(output), overwrite)
     model = runs.load_model(run_dir)
-    path = imaging.save_images(model.generate(num, seed=seed), output)
+    samples = model.generate(num, seed=seed)
+    path = imaging.save_images(samples, output, overwrite=overwrite)
     click.echo(f"Wrote {num} samples to {path}")
 
 

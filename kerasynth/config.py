@@ -31,8 +31,9 @@ class TrainConfig:
         mixed_precision: ``auto``, ``off`` or a Keras policy name (see
             `kerasynth.runtime.resolve_precision`).
         jit_compile: XLA: ``auto`` (Keras decides: on for GPU), ``on``, ``off``.
-        deterministic: make TensorFlow ops deterministic (bit-identical runs
-            on CPU for a seed; slower on some GPU kernels).
+        deterministic: make TensorFlow ops deterministic: bit-identical
+            runs for a seed. `None`: yes on CPU, no with a GPU (slower
+            kernels there, and Keras turns XLA off under determinism).
         overwrite: replace an existing non-empty `output`.
         model_kwargs: constructor arguments of the model.
         verbose: Keras' ``fit`` verbosity (``"auto"``, 0, 1 or 2).
@@ -46,7 +47,7 @@ class TrainConfig:
     seed: int | None = None
     mixed_precision: str = "auto"
     jit_compile: str = "auto"
-    deterministic: bool = True
+    deterministic: bool | None = None
     overwrite: bool = False
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     verbose: int | str = "auto"

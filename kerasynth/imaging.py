@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from kerasynth.atomic import staged_directory, staged_file
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -47,37 +47,30 @@ def _pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
 
 
-def save_images(images: np.ndarray, path: str | os.PathLike) -> Path:
+def save_images(
+    images: np.ndarray, path: str | os.PathLike, overwrite: bool = False
+) -> Path:
     """Saves images by the form of `path`.
 
     - ``*.png``: one grid of all the images;
     - ``*.npy``: the float32 array itself, values in [-1, 1];
     - anything else: a folder of ``00000.png``, ``00001.png``, ...
 
+    An existing file or non-empty folder is refused unless `overwrite`.
+
     Returns:
         The path written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
-    if suffix in (".png", ".npy"):
-        tmp = path.with_name(f".{path.name}.tmp{suffix}")
-        if suffix == ".png":
-            _pil(make_grid(images)).save(tmp)
-        else:
-            np.save(tmp, np.asarray(images, np.float32))
-        os.replace(tmp, path)
-        return path
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise FileExistsError(f"Output {path} already exists and is not empty.")
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-    try:
-        for i, image in enumerate(to_uint8(images)):
-            _pil(image).save(staging / f"{i:05d}.png")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if path.exists():
-        path.rmdir()
-    os.replace(staging, path)
+    if suffix == ".png":
+        with staged_file(path, overwrite) as staging:
+            _pil(make_grid(images)).save(staging, format="PNG")
+    elif suffix == ".npy":
+        with staged_file(path, overwrite) as staging:
+            np.save(staging, np.asarray(images, np.float32))
+    else:
+        with staged_directory(path, overwrite) as staging:
+            for i, image in enumerate(to_uint8(images)):
+                _pil(image).save(staging / f"{i:05d}.png")
     return path

@@ -89,13 +89,48 @@ def new_seed() -> int:
     return random.SystemRandom().randrange(2**31 - 1)
 
 
-def set_seed(seed: int, deterministic: bool = True) -> None:
-    """Seeds Python, NumPy, TensorFlow and Keras; optionally makes TF ops
-    deterministic (process-wide and irreversible in TensorFlow), which makes
-    training on CPU bit-identical for a seed."""
+def resolve_deterministic(deterministic: bool | None, jit_compile: bool | str) -> bool:
+    """Whether to make TensorFlow ops deterministic.
+
+    `None` (auto) means yes on a CPU-only machine (bit-identical runs for a
+    seed, at no cost there) and no with a GPU, where deterministic kernels
+    are slower and Keras turns XLA off under determinism. XLA asked for
+    explicitly (``jit_compile=True``) wins over auto determinism.
+    """
+    if deterministic is None:
+        return jit_compile is not True and not tf.config.list_physical_devices("GPU")
+    if deterministic and jit_compile is True:
+        raise ValueError(
+            "XLA cannot run with deterministic ops (Keras turns it off); "
+            "choose one: jit_compile on with deterministic off "
+            "(--no-deterministic), or jit_compile auto/off."
+        )
+    return deterministic
+
+
+def _set_op_determinism(enabled: bool) -> None:
+    from tensorflow.python.framework import config as tf_config
+
+    if enabled:
+        tf_config.enable_op_determinism()
+    else:
+        tf_config.disable_op_determinism()
+
+
+@contextlib.contextmanager
+def seeded(seed: int, deterministic: bool = True) -> Iterator[None]:
+    """Seeds Python, NumPy, TensorFlow and Keras, and makes TensorFlow ops
+    deterministic for the block if asked (restoring the previous setting
+    after it, so a notebook or a test suite is left as it was)."""
+    from tensorflow.python.framework import config as tf_config
+
     keras.utils.set_random_seed(seed)
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
+    previous = tf_config.is_op_determinism_enabled()
+    _set_op_determinism(deterministic)
+    try:
+        yield
+    finally:
+        _set_op_determinism(previous)
 
 
 @contextlib.contextmanager

@@ -58,6 +58,9 @@ def run_model_test(
             raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
         model = build_model()
         model.compile(run_eagerly=mode == "eager", jit_compile=mode == "xla")
+        # Keras quietly drops XLA for layers that cannot take it and under
+        # op determinism; the XLA mode must really run XLA.
+        assert bool(model.jit_compile) == (mode == "xla"), f"{mode}: jit_compile"
         before = _snapshot(model)
         history = model.fit(_as_dataset(batch), epochs=1, shuffle=False, verbose=0)
         for name, values in history.history.items():

@@ -124,9 +124,9 @@ def train(config: TrainConfig) -> TrainResult:
     seed = config.seed if config.seed is not None else runtime.new_seed()
     policy = runtime.resolve_precision(config.mixed_precision)
     jit_compile = runtime.resolve_jit_compile(config.jit_compile)
+    deterministic = runtime.resolve_deterministic(config.deterministic, jit_compile)
 
-    runtime.set_seed(seed, deterministic=config.deterministic)
-    with runtime.dtype_policy(policy):
+    with runtime.seeded(seed, deterministic), runtime.dtype_policy(policy):
         strategy = runtime.distribution_strategy()
         with strategy.scope():
             model = registry.get_model(config.model, **config.model_kwargs)
@@ -172,7 +172,7 @@ def train(config: TrainConfig) -> TrainResult:
                         "dtype_policy": policy,
                         "jit_compile": config.jit_compile,
                         "jit_compile_used": bool(model.jit_compile),
-                        "deterministic": config.deterministic,
+                        "deterministic": deterministic,
                         "replicas": strategy.num_replicas_in_sync,
                     },
                     "data": _describe_data(data, config.data),

@@ -24,7 +24,7 @@ def _conv_init():
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def _batch_norm():
+def _batch_norm(dtype):
     # PyTorch's BatchNorm defaults (momentum 0.1 there is 0.9 here): with the
     # few steps per epoch of small MRI sets, Keras' 0.99 would leave the moving
     # statistics that `generate()` uses far behind the weights.
@@ -32,13 +32,16 @@ def _batch_norm():
         momentum=0.9,
         epsilon=1e-5,
         gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+        dtype=dtype,
     )
 
 
 # === Networks ===
 
 
-def build_generator(latent_dim, image_size, channels, filters=64, name="generator"):
+def build_generator(
+    latent_dim, image_size, channels, filters=64, dtype=None, name="generator"
+):
     """The DCGAN generator: latent vector -> image in [-1, 1].
 
     A 4x4 transposed convolution projects the noise, then each block doubles
@@ -46,15 +49,21 @@ def build_generator(latent_dim, image_size, channels, filters=64, name="generato
     and a last transposed convolution maps to `channels` with tanh (in
     float32, so mixed precision leaves the output dtype alone). At 64x64 and
     ``filters=64``: 512x4x4 -> 256x8x8 -> 128x16x16 -> 64x32x32 -> Cx64x64.
+    `dtype` is the layers' dtype policy (`None`: Keras' global policy).
     """
     num_blocks = int(math.log2(image_size)) - 2
     width = filters * 2 ** (num_blocks - 1)
     inputs = keras.Input((latent_dim,), name="noise")
-    x = layers.Reshape((1, 1, latent_dim))(inputs)  # (bs, 1, 1, latent)
+    x = layers.Reshape((1, 1, latent_dim), dtype=dtype)(inputs)  # (bs, 1, 1, latent)
     x = layers.Conv2DTranspose(
-        width, 4, padding="valid", use_bias=False, kernel_initializer=_conv_init()
+        width,
+        4,
+        padding="valid",
+        use_bias=False,
+        kernel_initializer=_conv_init(),
+        dtype=dtype,
     )(x)  # (bs, 4, 4, 512)
-    x = layers.ReLU()(_batch_norm()(x))
+    x = layers.ReLU(dtype=dtype)(_batch_norm(dtype)(x))
     for _ in range(num_blocks - 1):
         width //= 2
         x = layers.Conv2DTranspose(
@@ -64,8 +73,9 @@ def build_generator(latent_dim, image_size, channels, filters=64, name="generato
             padding="same",
             use_bias=False,
             kernel_initializer=_conv_init(),
+            dtype=dtype,
         )(x)  # (bs, 8, 8, 256), (bs, 16, 16, 128), (bs, 32, 32, 64)
-        x = layers.ReLU()(_batch_norm()(x))
+        x = layers.ReLU(dtype=dtype)(_batch_norm(dtype)(x))
     x = layers.Conv2DTranspose(
         channels,
         4,
@@ -73,12 +83,15 @@ def build_generator(latent_dim, image_size, channels, filters=64, name="generato
         padding="same",
         use_bias=False,
         kernel_initializer=_conv_init(),
+        dtype=dtype,
     )(x)  # (bs, 64, 64, C)
     outputs = layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_discriminator(image_size, channels, filters=64, name="discriminator"):
+def build_discriminator(
+    image_size, channels, filters=64, dtype=None, name="discriminator"
+):
     """The DCGAN discriminator: image -> probability that it is real.
 
     The generator's mirror: strided 4x4 convolutions without bias, LeakyReLU
@@ -98,15 +111,21 @@ def build_discriminator(image_size, channels, filters=64, name="discriminator"):
             padding="same",
             use_bias=False,
             kernel_initializer=_conv_init(),
+            dtype=dtype,
         )(x)  # (bs, 32, 32, 64), (bs, 16, 16, 128), (bs, 8, 8, 256), (bs, 4, 4, 512)
         if block > 0:
-            x = _batch_norm()(x)
-        x = layers.LeakyReLU(negative_slope=0.2)(x)
+            x = _batch_norm(dtype)(x)
+        x = layers.LeakyReLU(negative_slope=0.2, dtype=dtype)(x)
         width *= 2
     x = layers.Conv2D(
-        1, 4, padding="valid", use_bias=False, kernel_initializer=_conv_init()
+        1,
+        4,
+        padding="valid",
+        use_bias=False,
+        kernel_initializer=_conv_init(),
+        dtype=dtype,
     )(x)  # (bs, 1, 1, 1)
-    x = layers.Flatten()(x)  # (bs, 1)
+    x = layers.Flatten(dtype=dtype)(x)  # (bs, 1)
     outputs = layers.Activation("sigmoid", dtype="float32", name="probability")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -178,11 +197,13 @@ class DCGAN(AdversarialModel):
         self.generator_filters = generator_filters
         self.discriminator_filters = discriminator_filters
         self.seed = seed
+        # The networks follow this model's dtype policy (which `load_model`
+        # restores from the config), not whatever the global policy is now.
         self.generator = build_generator(
-            latent_dim, image_size, channels, generator_filters
+            latent_dim, image_size, channels, generator_filters, self.dtype_policy
         )
         self.discriminator = build_discriminator(
-            image_size, channels, discriminator_filters
+            image_size, channels, discriminator_filters, self.dtype_policy
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -192,9 +213,9 @@ class DCGAN(AdversarialModel):
         self.built = True
 
     def default_optimizers(self):
-        return (
-            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5),
-            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5),
+        return tuple(
+            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, name=f"{net}_adam")
+            for net in ("generator", "discriminator")
         )
 
     @property

@@ -1,0 +1,1 @@
+"""Fidelity, privacy and utility metrics for synthetic images and tables."""

@@ -1,0 +1,98 @@
+import keras
+import pytest
+
+from kerasynth import registry, runtime
+from kerasynth.config import TrainConfig
+
+
+def test_get_model_builds_a_registered_model():
+    model = registry.get_model(
+        "dcgan", image_size=32, generator_filters=4, discriminator_filters=4
+    )
+    assert model.registry_name == "dcgan"
+    assert "dcgan" in registry.list_models()
+
+
+def test_unknown_name_lists_the_registered_ones():
+    with pytest.raises(ValueError, match=r"Unknown model 'gan9'.*dcgan"):
+        registry.get_model("gan9")
+
+
+def test_unknown_argument_lists_the_accepted_ones():
+    with pytest.raises(ValueError, match=r"does not take foo.*latent_dim"):
+        registry.get_model("dcgan", foo=1)
+
+
+def test_registered_class_is_known_to_keras_saving():
+    cls = registry.get_model_class("dcgan")
+    assert keras.saving.get_registered_object("kerasynth>DCGAN") is cls
+
+
+def test_registering_another_class_under_a_taken_name_fails():
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register_model("dcgan")(type("Other", (keras.Model,), {}))
+
+
+@pytest.mark.parametrize(
+    "flags, gpus, expected",
+    [
+        ({"avx512_bf16"}, [], "mixed_bfloat16"),
+        ({"amx_bf16"}, [], "mixed_bfloat16"),
+        ({"avx2"}, [], "float32"),
+        (set(), [(8, 0)], "mixed_float16"),
+        (set(), [(6, 1)], "float32"),
+        (set(), [(8, 0), (6, 1)], "float32"),
+    ],
+)
+def test_auto_precision(monkeypatch, flags, gpus, expected):
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(runtime, "gpu_compute_capabilities", lambda: gpus)
+    assert runtime.resolve_precision("auto") == expected
+
+
+def test_explicit_precision_and_jit():
+    assert runtime.resolve_precision("off") == "float32"
+    assert runtime.resolve_precision("mixed_float16") == "mixed_float16"
+    assert runtime.resolve_jit_compile("auto") == "auto"
+    assert runtime.resolve_jit_compile("on") is True
+    assert runtime.resolve_jit_compile("off") is False
+    with pytest.raises(ValueError, match="mixed_precision='float8'"):
+        runtime.resolve_precision("float8")
+
+
+def test_dtype_policy_is_restored():
+    before = keras.config.dtype_policy().name
+    with runtime.dtype_policy("mixed_bfloat16"):
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == before
+
+
+def test_default_output_is_new_each_time(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = TrainConfig(model="dcgan")
+    first = config.output_path()
+    assert first.parent.name == "runs" and first.name.startswith("dcgan-")
+    first.mkdir(parents=True)
+    assert config.output_path() != first
+
+
+def test_config_rejects_non_positive_epochs():
+    with pytest.raises(ValueError, match="epochs=0"):
+        TrainConfig(model="dcgan", epochs=0)
+
+
+def test_deterministic_auto_and_conflict_with_xla():
+    assert runtime.resolve_deterministic(None, "auto") is True  # CPU-only here
+    assert runtime.resolve_deterministic(None, True) is False
+    assert runtime.resolve_deterministic(False, True) is False
+    with pytest.raises(ValueError, match="XLA cannot run with deterministic ops"):
+        runtime.resolve_deterministic(True, True)
+
+
+def test_seeded_restores_op_determinism():
+    from tensorflow.python.framework import config as tf_config
+
+    assert not tf_config.is_op_determinism_enabled()
+    with runtime.seeded(0, deterministic=True):
+        assert tf_config.is_op_determinism_enabled()
+    assert not tf_config.is_op_determinism_enabled()
