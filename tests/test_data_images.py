@@ -1,7 +1,6 @@
 """Tests for kerasynth.data: images, volumes, embedded default and TFDS sources."""
 
 import logging
-import os
 import re
 import shutil
 import socket
@@ -13,13 +12,6 @@ import pytest
 from PIL import Image
 
 from kerasynth.data import ImageData, catalog, embedded, load_images, volumes
-
-SHARED_DATA = Path(
-    os.environ.get(
-        "KERASYNTH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-)
-TUMOR_FOLDER = SHARED_DATA / "brain_tumor_dataset"
 
 
 def _save(path: Path, array: np.ndarray, mode: str | None = None) -> Path:
@@ -457,10 +449,8 @@ def test_tfds_brain_tumor_builder_round_trip(tmp_path, monkeypatch, no_network):
 
 
 @pytest.mark.real_data
-def test_real_brain_tumor_folder():
-    if not TUMOR_FOLDER.is_dir():
-        pytest.skip(f"shared data not found at {TUMOR_FOLDER}")
-    data = load_images(TUMOR_FOLDER)
+def test_real_brain_tumor_folder(tumor_folder):
+    data = load_images(tumor_folder)
     assert data.images.shape == (253, 64, 64, 1)
     assert data.class_names == ["no", "yes"]
     assert np.bincount(data.labels).tolist() == [98, 155]

@@ -57,3 +57,29 @@ def test_unconditional_model_refuses_conditions():
 def test_generate_without_seed_draws_fresh_samples():
     model = DCGAN(image_size=32, generator_filters=4, discriminator_filters=4)
     assert not np.array_equal(model.generate(2), model.generate(2))
+
+
+def test_mixed_float16_loss_scales_both_optimizers(tmp_path):
+    import keras
+
+    from kerasynth import runtime
+
+    with runtime.dtype_policy("mixed_float16"):
+        model = DCGAN(image_size=32, generator_filters=4, discriminator_filters=4)
+        model.compile()
+        for optimizer in (model.generator_optimizer, model.discriminator_optimizer):
+            assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        batch = np.zeros((4, 32, 32, 1), "float32")
+        history = model.fit(batch, epochs=1, batch_size=4, verbose=0)
+        assert np.isfinite(history.history["g_loss"][0])
+        assert model.generate(2, seed=0).dtype == np.float32
+        model.save(tmp_path / "m.keras")
+    # The saved compile config holds the plain optimizers: reloading wraps
+    # them once, not twice.
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert isinstance(reloaded.generator_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert not isinstance(
+        reloaded.generator_optimizer.inner_optimizer,
+        keras.optimizers.LossScaleOptimizer,
+    )
+    assert reloaded.generator.layers[2].dtype_policy.name == "mixed_float16"

@@ -45,7 +45,7 @@ def test_run_directory_contents(tmp_path):
     assert config["model"] == "dcgan"
     assert config["model_config"]["image_size"] == 32
     assert config["training"]["seed"] == 5
-    assert config["training"]["batch_size"] == 32  # DCGAN's default
+    assert config["training"]["batch_size"] == 16  # DCGAN's default
     assert config["data"]["num_examples"] == len(load_images(None, image_size=32))
     assert len(config["data"]["fingerprint"]) == 64
     assert {"keras", "tensorflow", "kerasynth"} <= set(config["versions"])
@@ -92,8 +92,17 @@ def test_dcgan_learns_the_embedded_slices(tmp_path):
     real = load_images(None, image_size=32).images
     keras.utils.set_random_seed(0)
     untrained = get_model("dcgan", **TINY).generate(128, seed=1)
-    result = train_tiny(tmp_path / "run", epochs=60)
+    result = train_tiny(tmp_path / "run", epochs=60, batch_size=32)
     trained = runs.load_model(result.run_dir).generate(128, seed=1)
     before = pixel_pca_frechet_distance(real, untrained)
     after = pixel_pca_frechet_distance(real, trained)
     assert after < 0.7 * before, (before, after)
+
+
+@pytest.mark.real_data
+def test_trains_on_the_study_tumor_folder(tmp_path, tumor_folder):
+    result = train_tiny(tmp_path / "run", data=str(tumor_folder))
+    config = runs.read_config(result.run_dir)
+    assert config["data"]["num_examples"] == 253
+    assert config["data"]["class_names"] == ["no", "yes"]
+    assert config["data"]["duplicate_groups"] == 22

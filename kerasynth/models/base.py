@@ -160,6 +160,11 @@ class AdversarialModel(LatentImageGenerator):
                 for opt in optimizers
             ]
         self.generator_optimizer, self.discriminator_optimizer = optimizers
+        # Create the optimizer variables now, in the caller's strategy scope:
+        # created lazily inside a replicated train_step, they break
+        # MirroredStrategy; and `load_model` needs them to restore their state.
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False):
@@ -167,11 +172,7 @@ class AdversarialModel(LatentImageGenerator):
         return keras.saving.serialize_keras_object(self._kerasynth_compile_config)
 
     def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
-        # Create the optimizer variables now, so that loading restores them.
-        self.generator_optimizer.build(self.generator.trainable_variables)
-        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+        self.compile(**keras.saving.deserialize_keras_object(config))
 
     def call(self, noise, training=False):
         return self.generator(noise, training=training)
