@@ -62,6 +62,10 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
+def _split(names: str | None) -> list[str] | None:
+    return [n.strip() for n in names.split(",") if n.strip()] if names else None
+
+
 def _choice_help(field: str) -> str:
     return f"(default: {config_module.default(field)})"
 
@@ -89,9 +93,17 @@ def list_models():
 @click.option(
     "--data",
     default=None,
-    help="Image folder, .npy/.npz, NIfTI file(s) or tfds:NAME[/CONFIG][:SPLIT]. "
-    "Default: the embedded MNI152 slices.",
+    help="Images: a folder, .npy/.npz, NIfTI file(s) or tfds:NAME[/CONFIG][:SPLIT]. "
+    "Tables: .csv or .parquet. Default: the embedded MNI152 slices or, for "
+    "table models, sklearn's diabetes table.",
 )
+@click.option(
+    "--columns", help="Tables: comma-separated columns to model. Default: all."
+)
+@click.option("--categorical", help="Tables: comma-separated categorical columns.")
+@click.option("--numerical", help="Tables: comma-separated numerical columns.")
+@click.option("--metadata", help="Tables: a JSON file of column kinds.")
+@click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's.")
 @click.option("--image-size", type=int, help="Image side. Default: the model's.")
@@ -120,8 +132,9 @@ def list_models():
 @click.option("--output", help="Run directory. Default: runs/<model>-<timestamp>.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --output.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(model_name, data, epochs, batch_size, image_size, channels, latent_dim,
-          seed, mixed_precision, jit_compile, deterministic, output, overwrite,
+def train(model_name, data, columns, categorical, numerical, metadata, dropna,
+          epochs, batch_size, image_size, channels, latent_dim, seed,
+          mixed_precision, jit_compile, deterministic, output, overwrite,
           quiet):  # fmt: skip
     """Train a model and write its run directory."""
     _import_tensorflow_quietly()
@@ -132,6 +145,11 @@ def train(model_name, data, epochs, batch_size, image_size, channels, latent_dim
     config = config_module.TrainConfig(
         model=model_name,
         data=data,
+        columns=_split(columns),
+        categorical=_split(categorical),
+        numerical=_split(numerical),
+        metadata=metadata,
+        dropna=dropna,
         output=output,
         epochs=epochs,
         batch_size=batch_size,
@@ -153,19 +171,28 @@ def train(model_name, data, epochs, batch_size, image_size, channels, latent_dim
 @click.option(
     "--output",
     required=True,
-    help="*.png: one grid; *.npy: the array in [-1, 1]; else a folder of PNGs.",
+    help="Images: *.png (one grid), *.npy (the array in [-1, 1]) or a folder "
+    "of PNGs. Tables: *.csv or *.parquet.",
 )
 @click.option("--seed", type=int, help="Same seed, same samples. Default: fresh.")
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Tables: only rows with this category (repeatable).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output.")
-def sample(run_dir, num, output, seed, overwrite):
+def sample(run_dir, num, output, seed, conditions, overwrite):
     """Draw samples from a trained model."""
     _import_tensorflow_quietly()
-    from kerasynth import atomic, imaging, runs
+    from kerasynth import atomic, runs, sampling
 
     atomic.check_output(Path(output), overwrite)
     model = runs.load_model(run_dir)
-    samples = model.generate(num, seed=seed)
-    path = imaging.save_images(samples, output, overwrite=overwrite)
+    given = sampling.parse_conditions(conditions) or None
+    samples = model.generate(num, seed=seed, conditions=given)
+    path = sampling.save_samples(samples, output, overwrite=overwrite)
     click.echo(f"Wrote {num} samples to {path}")
 
 

@@ -35,6 +35,13 @@ class TrainConfig:
             runs for a seed. `None`: yes on CPU, no with a GPU (slower
             kernels there, and Keras turns XLA off under determinism).
         overwrite: replace an existing non-empty `output`.
+        columns: table columns to model (default: all but constant and
+            identifier columns).
+        categorical: table columns to treat as categorical.
+        numerical: table columns to treat as numerical.
+        metadata: a JSON file of column kinds for tables.
+        dropna: drop table rows with missing values (the study did);
+            otherwise missing values are modelled.
         model_kwargs: constructor arguments of the model.
         verbose: Keras' ``fit`` verbosity (``"auto"``, 0, 1 or 2).
     """
@@ -49,6 +56,11 @@ class TrainConfig:
     jit_compile: str = "auto"
     deterministic: bool | None = None
     overwrite: bool = False
+    columns: list[str] | None = None
+    categorical: list[str] | None = None
+    numerical: list[str] | None = None
+    metadata: str | None = None
+    dropna: bool = False
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     verbose: int | str = "auto"
 

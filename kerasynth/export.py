@@ -11,6 +11,10 @@ generator answers two signatures:
   with stateless random ops, so a seed always gives the same images (the same
   as ``model.generate(num_samples, seed=seed)``).
 
+A table model answers ``sample`` (also as ``serving_default``) with one
+output per column, decoded in the graph, and ``sample_conditional`` (also
+``column`` and ``value`` strings) when the table has categorical columns.
+
 ``assets.extra/tf_serving_warmup_requests`` holds one warm-up
 ``PredictionLog`` per signature, so TF Serving traces both before its first
 request.
@@ -30,7 +34,8 @@ import numpy as np
 import tensorflow as tf
 
 from kerasynth import runs
-from kerasynth.models.base import LatentImageGenerator
+from kerasynth.models.base import ImageGenerativeModel
+from kerasynth.models.table_base import TableGenerativeModel, condition_key
 
 WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
 
@@ -46,7 +51,7 @@ class Endpoint:
     warmup_inputs: dict[str, np.ndarray]
 
 
-def latent_image_endpoints(model: LatentImageGenerator) -> list[Endpoint]:
+def latent_image_endpoints(model: ImageGenerativeModel) -> list[Endpoint]:
     """The signatures of a generator from latent noise to images."""
     generator = model.generator
 
@@ -76,11 +81,60 @@ def latent_image_endpoints(model: LatentImageGenerator) -> list[Endpoint]:
     ]
 
 
+def table_endpoints(model: TableGenerativeModel) -> list[Endpoint]:
+    """The signatures of a table model: decoded rows, one output per column
+    (numbers in the original units, categories as strings, NaN or "" where
+    the model generates a missing value). The inverse transform runs in the
+    graph, so TF Serving answers with rows a person can read."""
+
+    def first_seed(seed):
+        # As `generate()` seeds its first chunk of rows.
+        return tf.random.experimental.stateless_fold_in(model.seed_pair(seed), 0)
+
+    def sample(num_samples, seed):
+        rows = model.sample_matrix(num_samples, first_seed(seed))
+        return model.transformer.inverse_transform_graph(rows)
+
+    def sample_conditional(num_samples, seed, column, value):
+        key = tf.strings.join([column, value], separator="=")
+        rows = model.sample_conditional_matrix(num_samples, first_seed(seed), [key])
+        return model.transformer.inverse_transform_graph(rows)
+
+    scalars = [
+        tf.TensorSpec([], tf.int32, name="num_samples"),
+        tf.TensorSpec([], tf.int32, name="seed"),
+    ]
+    warmup = {"num_samples": np.array(1, np.int32), "seed": np.array(0, np.int32)}
+    endpoints = [
+        Endpoint("serving_default", sample, scalars, warmup),
+        Endpoint("sample", sample, scalars, warmup),
+    ]
+    if model.transformer.categorical_columns:
+        first = model.transformer.categorical_columns[0]
+        category = model.transformer.categories(first)[0]
+        column, value = condition_key(first, category).split("=", 1)
+        endpoints.append(
+            Endpoint(
+                "sample_conditional",
+                sample_conditional,
+                [
+                    *scalars,
+                    tf.TensorSpec([], tf.string, name="column"),
+                    tf.TensorSpec([], tf.string, name="value"),
+                ],
+                {**warmup, "column": np.array(column), "value": np.array(value)},
+            )
+        )
+    return endpoints
+
+
 def serving_endpoints(model) -> tuple[list[keras.Layer], list[Endpoint]]:
     """What to export of `model`: the networks the signatures use (only those
     are saved; a GAN's discriminator is not) and the signatures."""
-    if isinstance(model, LatentImageGenerator):
+    if isinstance(model, ImageGenerativeModel):
         return [model.generator], latent_image_endpoints(model)
+    if isinstance(model, TableGenerativeModel):
+        return [model.generator], table_endpoints(model)
     raise ValueError(f"Export does not know how to serve {type(model).__name__}.")
 
 
@@ -127,6 +181,10 @@ def export_model(model, serving_dir: str | os.PathLike, name: str) -> Path:
     archive = keras.export.ExportArchive()
     for network in networks:
         archive.track(network)
+    # Variables the signatures read outside the networks (TVAE's sigmas).
+    extra = list(getattr(model, "sampling_variables", ()))
+    if extra:
+        archive.add_variable_collection("sampling_variables", extra)
     for endpoint in endpoints:
         archive.add_endpoint(endpoint.name, endpoint.fn, endpoint.input_signature)
 

@@ -22,6 +22,8 @@ MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
 SAMPLES_FILE = "samples.png"
+TABLE_SAMPLES_FILE = "samples.csv"
+TRANSFORMER_FILE = "transformer.json"
 
 
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:

@@ -44,14 +44,15 @@ def gpu_compute_capabilities() -> list[tuple[int, int]]:
     return capabilities
 
 
-def resolve_precision(policy: str) -> str:
+def resolve_precision(policy: str, auto_mixed: bool = True) -> str:
     """Turns a ``--mixed-precision`` choice into a Keras dtype policy name.
 
     ``auto`` picks ``mixed_float16`` when every GPU has compute capability 7.0
     or newer (tensor cores), ``mixed_bfloat16`` on a CPU-only machine whose
     CPU has AVX512-BF16 or AMX (about 1.4x faster than float32 there, while
     float16 on such a CPU is about 8x slower), and ``float32`` otherwise.
-    ``off`` means ``float32``.
+    ``off`` means ``float32``. With `auto_mixed` false (models whose small
+    dense layers gain nothing from it), ``auto`` means ``float32``.
     """
     if policy not in PRECISION_CHOICES:
         raise ValueError(
@@ -62,6 +63,8 @@ def resolve_precision(policy: str) -> str:
         return "float32"
     if policy != "auto":
         return policy
+    if not auto_mixed:
+        return "float32"
     capabilities = gpu_compute_capabilities()
     if capabilities:
         return "mixed_float16" if min(capabilities) >= (7, 0) else "float32"

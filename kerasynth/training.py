@@ -1,9 +1,10 @@
 """`train(config)`: from a `TrainConfig` to a run directory.
 
-The CLI's ``kerasynth train`` and the pipeline's train component both end
-here. The steps: seed and precision policy, the model (inside the
-distribution strategy's scope), the data and its `tf.data` pipeline, Keras'
-``fit``, then the run directory, staged and renamed into place.
+The CLI's ``kerasynth train``, `kerasynth.TableSynthesizer` and the
+pipeline's train component all end here. The steps: seed and precision
+policy; the data and the model (inside the distribution strategy's scope;
+table models are built from the transformer fitted on the data); Keras'
+``fit``; then the run directory, staged and renamed into place.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from kerasynth.config import TrainConfig
 
 logger = logging.getLogger("kerasynth")
 
+SAMPLE_ROWS = 1000  # rows of samples.csv in a table run
+
 
 @dataclasses.dataclass
 class TrainResult:
     """What a training run produced and how fast."""
 
-    run_dir: Path
+    run_dir: Path | None
     model_name: str
     epochs: int
     seconds: float
@@ -42,11 +45,31 @@ class TrainResult:
     def summary(self) -> str:
         """One line: time, throughput and final losses."""
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in self.final_metrics.items())
+        where = f" -> {self.run_dir}" if self.run_dir else ""
         return (
             f"Trained {self.model_name} for {self.epochs} epochs in "
             f"{self.seconds:.1f} s ({self.samples_per_second:.1f} "
-            f"{self.unit}/s after the first epoch); {metrics} -> {self.run_dir}"
+            f"{self.unit}/s after the first epoch); {metrics}{where}"
         )
+
+
+@dataclasses.dataclass
+class Fitted:
+    """A trained model with everything a run directory records about it."""
+
+    model: keras.Model
+    result: TrainResult
+    record: dict[str, Any]
+    history: dict[str, list[float]]
+    transformer: Any = None
+
+
+@dataclasses.dataclass
+class _Input:
+    dataset: tf.data.Dataset
+    steps_per_epoch: int | None
+    samples_per_epoch: int
+    description: dict[str, Any]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -82,31 +105,193 @@ def package_versions() -> dict[str, str]:
     }
 
 
-def _load_data(model, source: str | None):
-    if model.modality == "image":
-        from kerasynth.data.images import load_images
-
-        return load_images(source, image_size=model.image_size, channels=model.channels)
-    raise ValueError(f"No data loader for modality {model.modality!r}.")
+# === Data and model, per modality ===
 
 
-def _make_dataset(model, data, batch_size: int, seed: int):
+def _image_model_and_input(config, batch_size, seed, data):
+    from kerasynth.data.images import ImageData, load_images
     from kerasynth.data.pipeline import make_dataset
 
-    return make_dataset(
-        data,
-        batch_size,
-        seed=seed,
-        with_labels=getattr(model, "uses_labels", False),
+    model = registry.get_model(config.model, **config.model_kwargs)
+    if not isinstance(data, ImageData):
+        data = load_images(
+            config.data if data is None else data,
+            image_size=model.image_size,
+            channels=model.channels,
+        )
+    steps = len(data) // batch_size
+    dataset = make_dataset(
+        data, batch_size, seed=seed, with_labels=getattr(model, "uses_labels", False)
     )
+    description = {
+        "source": config.data,
+        "description": data.source,
+        "fingerprint": data.fingerprint,
+        "num_examples": len(data),
+        "shape": list(data.images.shape[1:]),
+        "class_names": data.class_names,
+        "duplicate_groups": len(data.duplicates),
+    }
+    return model, _Input(dataset, None, steps * batch_size, description), None
+
+
+def _table_model_and_input(config, batch_size, seed, data):
+    from kerasynth.data.pipeline import make_row_dataset
+    from kerasynth.data.sampler import ConditionalSampler
+    from kerasynth.data.tables import load_table
+    from kerasynth.data.transformer import TableTransformer
+
+    model_class = registry.get_model_class(config.model)
+    table = load_table(
+        config.data if data is None else data,
+        columns=config.columns,
+        dropna=config.dropna,
+    )
+    transformer = TableTransformer(
+        encoding=model_class.encoding,
+        categorical=config.categorical,
+        numerical=config.numerical,
+        metadata=config.metadata,
+        seed=seed,
+    ).fit(table.frame)
+    model = registry.get_model(
+        config.model, transformer=transformer, **config.model_kwargs
+    )
+    rows = transformer.transform(table.frame)
+    pac = getattr(model, "pac", 1)
+    if batch_size % pac:
+        raise ValueError(
+            f"batch_size must be a multiple of pac={pac} for {config.model}. "
+            f"Received: batch_size={batch_size}"
+        )
+    steps = max(len(rows) // batch_size, 1)
+    if model_class.input_kind == "conditional":
+        dataset = ConditionalSampler(transformer, rows).dataset(batch_size, seed=seed)
+    else:
+        dataset = make_row_dataset(rows, batch_size, seed=seed)
+    description = {
+        "source": config.data,
+        "description": table.source,
+        "fingerprint": table.fingerprint,
+        "num_examples": len(table),
+        "columns": list(table.frame.columns),
+        "dropped_columns": table.dropped,
+        "dropna": config.dropna,
+    }
+    return model, _Input(dataset, steps, steps * batch_size, description), transformer
 
 
 def _final_metrics(history: dict[str, list[float]]) -> dict[str, float]:
     return {name: float(values[-1]) for name, values in history.items() if values}
 
 
-def train(config: TrainConfig) -> TrainResult:
+# === Training ===
+
+
+def fit(config: TrainConfig, data: Any = None) -> Fitted:
+    """Trains `config.model` and returns it, without writing anything.
+
+    Args:
+        config: the run's configuration.
+        data: in-memory data instead of `config.data`: a DataFrame for a
+            table model, an `ImageData` or array for an image model.
+    """
+    model_class = registry.get_model_class(config.model)
+    epochs = config.epochs or model_class.training_defaults["epochs"]
+    batch_size = config.batch_size or model_class.training_defaults["batch_size"]
+    seed = config.seed if config.seed is not None else runtime.new_seed()
+    policy = runtime.resolve_precision(
+        config.mixed_precision, auto_mixed=model_class.auto_mixed_precision
+    )
+    jit_compile = runtime.resolve_jit_compile(config.jit_compile)
+    deterministic = runtime.resolve_deterministic(config.deterministic, jit_compile)
+    prepare = (
+        _table_model_and_input
+        if model_class.modality == "table"
+        else _image_model_and_input
+    )
+
+    with runtime.seeded(seed, deterministic), runtime.dtype_policy(policy):
+        strategy = runtime.distribution_strategy()
+        with strategy.scope():
+            model, inputs, transformer = prepare(config, batch_size, seed, data)
+            model.compile(jit_compile=jit_compile)
+        logger.info(
+            "Training %s on %s", config.model, inputs.description["description"]
+        )
+        timer = EpochTimer()
+        started = time.perf_counter()
+        history = model.fit(
+            inputs.dataset,
+            epochs=epochs,
+            steps_per_epoch=inputs.steps_per_epoch,
+            shuffle=False,  # the dataset shuffles, with the run's seed
+            callbacks=[keras.callbacks.TerminateOnNaN(), timer],
+            verbose=config.verbose,
+        ).history
+        seconds = time.perf_counter() - started
+
+    result = TrainResult(
+        run_dir=None,
+        model_name=config.model,
+        epochs=len(timer.durations),
+        seconds=seconds,
+        samples_per_second=timer.steady_rate(inputs.samples_per_epoch),
+        final_metrics=_final_metrics(history),
+        unit=model_class.unit,
+    )
+    record = {
+        "model": config.model,
+        "model_config": model.get_config(),
+        "compile_config": model.get_compile_config(),
+        "training": {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "steps_per_epoch": inputs.steps_per_epoch,
+            "seed": seed,
+            "mixed_precision": config.mixed_precision,
+            "dtype_policy": policy,
+            "jit_compile": config.jit_compile,
+            "jit_compile_used": bool(model.jit_compile),
+            "deterministic": deterministic,
+            "replicas": strategy.num_replicas_in_sync,
+        },
+        "data": inputs.description,
+        "results": {
+            "seconds": round(seconds, 3),
+            f"{result.unit}_per_second": round(result.samples_per_second, 2),
+            "final_metrics": result.final_metrics,
+        },
+        "versions": package_versions(),
+        "created": datetime.datetime.now().astimezone().isoformat(),
+    }
+    return Fitted(model, result, record, history, transformer)
+
+
+def write_run(fitted: Fitted, output: Path, overwrite: bool = False) -> Path:
+    """Writes a run directory for `fitted` (staged, then renamed)."""
+    model, seed = fitted.model, fitted.record["training"]["seed"]
+    with runs.staged_directory(output, overwrite=overwrite) as staging:
+        model.save(staging / runs.MODEL_FILE)
+        runs.write_json(staging / runs.HISTORY_FILE, fitted.history)
+        runs.write_json(staging / runs.CONFIG_FILE, fitted.record)
+        if fitted.transformer is not None:
+            fitted.transformer.save(staging / runs.TRANSFORMER_FILE)
+        if model.modality == "table":
+            rows = model.generate(SAMPLE_ROWS, seed=seed)
+            rows.to_csv(staging / runs.TABLE_SAMPLES_FILE, index=False)
+        else:
+            images = model.generate(64, seed=seed)
+            imaging.save_images(images, staging / runs.SAMPLES_FILE)
+    return output
+
+
+def train(config: TrainConfig, data: Any = None) -> TrainResult:
     """Trains `config.model` on `config.data` and writes the run directory.
+
+    Args:
+        config: the run's configuration.
+        data: optional in-memory data instead of `config.data` (see `fit`).
 
     Returns:
         A `TrainResult` (its `summary()` is the CLI's last line).
@@ -118,88 +303,7 @@ def train(config: TrainConfig) -> TrainResult:
     """
     output = config.output_path()
     runs.check_output(output, config.overwrite)
-    model_class = registry.get_model_class(config.model)
-    epochs = config.epochs or model_class.training_defaults["epochs"]
-    batch_size = config.batch_size or model_class.training_defaults["batch_size"]
-    seed = config.seed if config.seed is not None else runtime.new_seed()
-    policy = runtime.resolve_precision(config.mixed_precision)
-    jit_compile = runtime.resolve_jit_compile(config.jit_compile)
-    deterministic = runtime.resolve_deterministic(config.deterministic, jit_compile)
-
-    with runtime.seeded(seed, deterministic), runtime.dtype_policy(policy):
-        strategy = runtime.distribution_strategy()
-        with strategy.scope():
-            model = registry.get_model(config.model, **config.model_kwargs)
-            model.compile(jit_compile=jit_compile)
-        data = _load_data(model, config.data)
-        dataset = _make_dataset(model, data, batch_size, seed)
-        logger.info("Training %s on %s", config.model, data.source)
-
-        with runs.staged_directory(output, overwrite=config.overwrite) as staging:
-            timer = EpochTimer()
-            started = time.perf_counter()
-            history = model.fit(
-                dataset,
-                epochs=epochs,
-                shuffle=False,  # the dataset shuffles, with the run's seed
-                callbacks=[keras.callbacks.TerminateOnNaN(), timer],
-                verbose=config.verbose,
-            )
-            seconds = time.perf_counter() - started
-            steps = len(data) // batch_size
-            result = TrainResult(
-                run_dir=output,
-                model_name=config.model,
-                epochs=len(timer.durations),
-                seconds=seconds,
-                samples_per_second=timer.steady_rate(steps * batch_size),
-                final_metrics=_final_metrics(history.history),
-                unit="images" if model.modality == "image" else "rows",
-            )
-            model.save(staging / runs.MODEL_FILE)
-            runs.write_json(staging / runs.HISTORY_FILE, history.history)
-            runs.write_json(
-                staging / runs.CONFIG_FILE,
-                {
-                    "model": config.model,
-                    "model_config": model.get_config(),
-                    "compile_config": model.get_compile_config(),
-                    "training": {
-                        "epochs": epochs,
-                        "batch_size": batch_size,
-                        "seed": seed,
-                        "mixed_precision": config.mixed_precision,
-                        "dtype_policy": policy,
-                        "jit_compile": config.jit_compile,
-                        "jit_compile_used": bool(model.jit_compile),
-                        "deterministic": deterministic,
-                        "replicas": strategy.num_replicas_in_sync,
-                    },
-                    "data": _describe_data(data, config.data),
-                    "results": {
-                        "seconds": round(seconds, 3),
-                        f"{result.unit}_per_second": round(
-                            result.samples_per_second, 2
-                        ),
-                        "final_metrics": result.final_metrics,
-                    },
-                    "versions": package_versions(),
-                    "created": datetime.datetime.now().astimezone().isoformat(),
-                },
-            )
-            if model.modality == "image":
-                samples = model.generate(64, seed=seed)
-                imaging.save_images(samples, staging / runs.SAMPLES_FILE)
-    return result
-
-
-def _describe_data(data, source: str | None) -> dict[str, Any]:
-    return {
-        "source": source,
-        "description": data.source,
-        "fingerprint": data.fingerprint,
-        "num_examples": len(data),
-        "shape": list(data.images.shape[1:]),
-        "class_names": data.class_names,
-        "duplicate_groups": len(data.duplicates),
-    }
+    fitted = fit(config, data)
+    write_run(fitted, output, overwrite=config.overwrite)
+    fitted.result.run_dir = output
+    return fitted.result

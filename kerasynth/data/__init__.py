@@ -1,13 +1,24 @@
 """Data sources and input pipelines.
 
-`load_images` reads any image source into an `ImageData` (NumPy/PIL only, no
-TensorFlow); `make_dataset` turns it into a batched `tf.data.Dataset` and is
-imported on first use, so `import kerasynth.data` stays fast.
+`load_images` reads any image source into an `ImageData` and `load_table` any
+table into a `TableData` (NumPy/PIL/pandas only, no TensorFlow);
+`TableTransformer` encodes tables for the models. `make_dataset` turns images
+into a batched `tf.data.Dataset` and is imported on first use, so
+`import kerasynth.data` stays fast.
 """
 
 from kerasynth.data.images import ImageData, load_images
+from kerasynth.data.tables import TableData, load_table
+from kerasynth.data.transformer import TableTransformer
 
-__all__ = ["ImageData", "load_images", "make_dataset"]
+__all__ = [
+    "ImageData",
+    "TableData",
+    "TableTransformer",
+    "load_images",
+    "load_table",
+    "make_dataset",
+]
 
 
 def __getattr__(name: str):

@@ -102,3 +102,23 @@ def _augment(dataset, augment_fn, seed: int | None, with_labels: bool):
         return augment_fn(batch, op_seed)
 
     return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def make_row_dataset(rows, batch_size: int, *, seed: int | None = None):
+    """An endless dataset of shuffled table rows (`TableTransformer` output).
+
+    The rows repeat before they are shuffled and batched, so a batch may be
+    larger than the table (TVAE's default of 500 on OASIS's 436 rows) and
+    still have a static shape; the caller sets ``steps_per_epoch`` (one pass
+    over the rows: ``max(len(rows) // batch_size, 1)``).
+
+    Args:
+        rows: float32 ``[N, D]`` transformed rows.
+        batch_size: rows per batch.
+        seed: seeds the shuffle.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be >= 1. Received: {batch_size=}")
+    dataset = tf.data.Dataset.from_tensor_slices(tf.constant(rows, tf.float32))
+    dataset = dataset.repeat().shuffle(len(rows), seed=seed)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

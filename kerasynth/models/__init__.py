@@ -1,3 +1,10 @@
 """The models. Importing this package registers every model by name."""
 
-from kerasynth.models import dcgan  # noqa: F401
+from kerasynth.models import (  # noqa: F401
+    ctgan,
+    dcgan,
+    dragan,
+    tabular_gan,
+    tabular_vae,
+    tvae,
+)

@@ -12,50 +12,28 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 
 class GenerativeModel(keras.Model):
-    """A Keras model that generates synthetic samples.
+    """A Keras model that generates synthetic samples from latent noise.
 
     Subclasses set `modality` ("image" or "table") and `training_defaults`
     (the epochs and batch size of their paper, which `kerasynth train` uses
-    when the user gives none), and implement `generate()`.
+    when the user gives none), and implement `generate()`. The model owns its
+    latent noise (`latent_noise`), so `generate()` and an exported ``sample``
+    signature draw exactly the same noise for a seed.
     """
 
     modality: ClassVar[str] = "image"
     training_defaults: ClassVar[dict[str, int]] = {"epochs": 50, "batch_size": 32}
     registry_name: ClassVar[str] = ""
-
-    def generate(
-        self,
-        num_samples: int,
-        seed: int | None = None,
-        conditions: Any = None,
-    ) -> np.ndarray:
-        """Returns `num_samples` synthetic samples.
-
-        Args:
-            num_samples: how many samples to draw.
-            seed: an int gives the same samples every time (stateless random
-                ops); `None` draws fresh samples from the model's seed
-                generator.
-            conditions: what to condition on, for conditional models.
-        """
-        raise NotImplementedError
-
-
-class LatentImageGenerator(GenerativeModel):
-    """A model whose `generator` maps a latent vector to images in [-1, 1].
-
-    It owns the latent noise (`latent_noise`), so `generate()` and the
-    exported ``sample`` signature draw exactly the same noise for a seed.
-    """
-
+    unit: ClassVar[str] = "images"
+    # Whether ``--mixed-precision auto`` may pick a mixed policy: it pays for
+    # convolutions, not for the small dense networks of the table models.
+    auto_mixed_precision: ClassVar[bool] = True
     latent_dim: int
-    image_size: int
-    channels: int
+    seed_generator: keras.random.SeedGenerator
 
     def latent_noise(self, num_samples, seed=None):
         """Standard normal latent vectors, shape ``[num_samples, latent_dim]``.
@@ -70,6 +48,30 @@ class LatentImageGenerator(GenerativeModel):
             return keras.random.normal(shape, seed=self.seed_generator)
         seed = tf.cast(seed, tf.int32)
         return tf.random.stateless_normal(shape, seed=tf.stack([seed, 0]))
+
+    def generate(
+        self,
+        num_samples: int,
+        seed: int | None = None,
+        conditions: Any = None,
+    ) -> Any:
+        """Returns `num_samples` synthetic samples.
+
+        Args:
+            num_samples: how many samples to draw.
+            seed: an int gives the same samples every time (stateless random
+                ops); `None` draws fresh samples from the model's seed
+                generator.
+            conditions: what to condition on, for conditional models.
+        """
+        raise NotImplementedError
+
+
+class ImageGenerativeModel(GenerativeModel):
+    """A model whose `generator` maps a latent vector to images in [-1, 1]."""
+
+    image_size: int
+    channels: int
 
     def generate(self, num_samples, seed=None, conditions=None, batch_size=256):
         """Returns ``[num_samples, H, W, C]`` float32 images in [-1, 1].
@@ -95,7 +97,7 @@ class LatentImageGenerator(GenerativeModel):
         return keras.ops.convert_to_numpy(keras.ops.concatenate(images, axis=0))
 
 
-class AdversarialModel(LatentImageGenerator):
+class AdversarialModel(GenerativeModel):
     """A GAN: a `generator`, a `discriminator` and one optimizer for each.
 
     `compile()` takes the two optimizers (the subclass's paper defaults when
@@ -173,6 +175,3 @@ class AdversarialModel(LatentImageGenerator):
 
     def compile_from_config(self, config):
         self.compile(**keras.saving.deserialize_keras_object(config))
-
-    def call(self, noise, training=False):
-        return self.generator(noise, training=training)

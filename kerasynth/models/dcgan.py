@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from kerasynth.models import losses
-from kerasynth.models.base import AdversarialModel
+from kerasynth.models.base import AdversarialModel, ImageGenerativeModel
 from kerasynth.registry import register_model
 
 SUPPORTED_IMAGE_SIZES = (32, 64, 128, 256)
@@ -134,7 +134,7 @@ def build_discriminator(
 
 
 @register_model("dcgan")
-class DCGAN(AdversarialModel):
+class DCGAN(AdversarialModel, ImageGenerativeModel):
     """Deep convolutional GAN for images (Radford et al. 2015).
 
     The study's Figure 3 network: at 64x64 with 3 channels the generator has
@@ -268,6 +268,9 @@ class DCGAN(AdversarialModel):
         self.real_score_tracker.update_state(keras.ops.mean(real_probs))
         self.fake_score_tracker.update_state(keras.ops.mean(fake_probs))
         return {m.name: m.result() for m in self.metrics}
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
 
     def get_config(self):
         return {

@@ -1,0 +1,105 @@
+"""The study's tabular VAE (Radwan, Figure 2).
+
+A small dense VAE on a plain encoding (one number per column in [0, 1]):
+1,743 parameters on the study's five OASIS columns. Kept to reproduce the
+study's figures; TVAE is the VAE to use.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from kerasynth.models import losses
+from kerasynth.models.table_base import TableGenerativeModel, as_transformer
+from kerasynth.models.tabular_gan import check_plain, dense_stack
+from kerasynth.registry import register_model
+
+
+@register_model("tabular_vae")
+class TabularVAE(TableGenerativeModel):
+    """The study's tabular VAE (its Figure 2) on a plain encoding.
+
+    Encoder: Dense 64 ReLU -> mean and log-variance of a 5-dimensional
+    latent; decoder: Dense 64 ReLU -> one sigmoid per column. Loss: the
+    squared error summed over columns plus the KL divergence to N(0, I);
+    Adam 1e-3.
+
+    Args:
+        transformer: a fitted `TableTransformer` with ``encoding="plain"``.
+        latent_dim: size of the latent code.
+        seed: seed of the model's `keras.random.SeedGenerator`.
+    """
+
+    encoding = "plain"
+    training_defaults = {"epochs": 300, "batch_size": 32}
+
+    def __init__(self, transformer, latent_dim=5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.transformer = as_transformer(transformer)
+        check_plain(self.transformer, "tabular_vae")
+        self.latent_dim = latent_dim
+        self.seed = seed
+        self.spans = self.transformer.spans
+        width = self.transformer.output_dim
+        self.encoder = dense_stack(
+            width, (64,), 2 * latent_dim, "relu", None, "encoder", self.dtype_policy
+        )
+        self.decoder = dense_stack(
+            latent_dim, (64,), width, "relu", "sigmoid", "decoder", self.dtype_policy
+        )
+        self.generator = self.decoder
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    def compile(self, optimizer=None, **kwargs):
+        """Compiles with Adam 1e-3 unless given an optimizer."""
+        super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
+        self.optimizer.build(self.trainable_variables)
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
+    def train_step(self, data):
+        rows = data[0] if isinstance(data, tuple) else data
+        with tf.GradientTape() as tape:
+            mean, log_var = tf.split(self.encoder(rows, training=True), 2, axis=-1)
+            epsilon = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
+            latent = mean + tf.exp(0.5 * log_var) * epsilon
+            decoded = self.decoder(latent, training=True)
+            reconstruction = tf.reduce_mean(
+                tf.reduce_sum(tf.square(rows - decoded), axis=-1)
+            )
+            kl = losses.gaussian_kl(mean, log_var)
+            loss = reconstruction + kl
+            scaled = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def sample_matrix(self, num_samples, seed, cond=None):
+        latent = tf.random.stateless_normal(
+            (num_samples, self.latent_dim), tf.cast(seed, tf.int32)
+        )
+        return self.decoder(latent, training=False)
+
+    def call(self, rows, training=False):
+        mean, _ = tf.split(self.encoder(rows, training=training), 2, axis=-1)
+        return self.decoder(mean, training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "latent_dim": self.latent_dim,
+            "seed": self.seed,
+        }
