@@ -74,7 +74,14 @@ def _choice_help(field: str) -> str:
 @click.version_option(package_name="kerasynth")
 def main():
     """kerasynth: train, sample and export synthetic MRI and table generators."""
-    logging.basicConfig(format="kerasynth: %(message)s", level=logging.INFO)
+    # kerasynth's own messages only (TensorFlow logs through Python logging
+    # too, e.g. "Assets written to ..." on export).
+    logger = logging.getLogger("kerasynth")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("kerasynth: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 @main.command("list-models")
@@ -206,7 +213,7 @@ def export(run_dir, serving_dir, name):
     from kerasynth import export as export_module
 
     path = export_module.export_run(run_dir, serving_dir, name)
-    click.echo(f"Exported {path} (signatures: serving_default, sample)")
+    click.echo(f"Exported {path}")
 
 
 if __name__ == "__main__":

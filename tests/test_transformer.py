@@ -480,3 +480,16 @@ def test_oasis_five_columns_layout():
     assert transformer.output_dim == 2 + sum(1 + m for m in modes)
     restored = transformer.inverse_transform(transformer.transform(frame))
     pd.testing.assert_frame_equal(restored, frame, rtol=1e-5)
+
+
+def test_outputs_keep_the_observed_decimal_places():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"asf": rng.normal(1.2, 0.1, 200).round(3),
+                          "full": rng.normal(0, 1, 200)})  # fmt: skip
+    transformer = TableTransformer().fit(frame)
+    array = _activated(transformer, 300)
+    restored = transformer.inverse_transform(array)
+    np.testing.assert_array_equal(restored["asf"], restored["asf"].round(3))
+    assert (restored["full"] != restored["full"].round(6)).any()  # not rounded
+    graph = transformer.inverse_transform_graph(array)
+    np.testing.assert_allclose(graph["asf"].numpy(), restored["asf"], atol=1e-12)

@@ -296,9 +296,17 @@ def _unmodelled_columns(frame: pd.DataFrame) -> dict[str, str]:
             and len(values) >= MIN_ROWS_FOR_UNIQUE_ID
             and values.notna().all()
             and values.is_unique
+            and not _mostly_numbers(values)
         ):
             reasons[column] = "identifier"
     return reasons
+
+
+def _mostly_numbers(values: pd.Series) -> bool:
+    # Distinct numbers read as text because of a stray word ("abc" among
+    # ages) are a numeric column with a typo, which the transformer reports
+    # by name, not an identifier to drop quietly.
+    return pd.to_numeric(values, errors="coerce").notna().mean() >= 0.9
 
 
 def _drop_missing_rows(frame: pd.DataFrame, origin: str) -> pd.DataFrame:

@@ -133,6 +133,10 @@ class _Numerical:
     maximum: float
     integer: bool
     missing_rate: float
+    # Decimal places of the observed values (up to 6); outputs are rounded to
+    # them, so synthetic ASF reads 1.343 like the real column, not
+    # 1.3428997803867693. `None`: full-precision values, no rounding.
+    decimals: int | None = None
     # Mode-specific encoding only, modes sorted by mean.
     means: list[float] = dataclasses.field(default_factory=list)
     stds: list[float] = dataclasses.field(default_factory=list)
@@ -580,6 +584,7 @@ class TableTransformer:
             maximum=float(present.max()),
             integer=integer,
             missing_rate=missing / values.size,
+            decimals=_decimal_places(present),
         )
         if self.encoding == "mode_specific":
             rng = np.random.default_rng([self.seed, position])
@@ -772,6 +777,8 @@ class TableTransformer:
         values = np.clip(values, info.minimum, info.maximum)
         if info.integer:
             values = np.round(values)
+        elif info.decimals is not None:
+            values = np.round(values, info.decimals)
         if len(spans) == 3:
             flags = np.argmax(array[:, spans[2].start : spans[2].end], axis=1)
             values = np.where(flags == 1, np.nan, values)
@@ -826,6 +833,9 @@ class TableTransformer:
             values = tf.clip_by_value(values, low, high)
             if info.integer:
                 values = tf.round(values)
+            elif info.decimals is not None:
+                scale = tf.constant(10.0**info.decimals, tf.float64)
+                values = tf.round(values * scale) / scale
             if len(spans) == 3:
                 flags = tf.argmax(outputs[:, spans[2].start : spans[2].end], axis=1)
                 nan = tf.constant(math.nan, tf.float64)
@@ -1007,6 +1017,15 @@ def _numeric_values(name: str, series: pd.Series) -> np.ndarray:
         row = int(np.flatnonzero(np.isinf(values))[0])
         raise ValueError(f"Column {name!r} holds an infinite value (row {row})")
     return values
+
+
+def _decimal_places(values: np.ndarray, most: int = 6) -> int | None:
+    """The fewest decimal places that write every value exactly, or `None`
+    when more than `most` are needed (full-precision floats: no rounding)."""
+    for decimals in range(most + 1):
+        if np.allclose(np.round(values, decimals), values, rtol=0.0, atol=1e-9):
+            return decimals
+    return None
 
 
 def _numerical_dtype(series: pd.Series, integer: bool, missing: bool) -> str:

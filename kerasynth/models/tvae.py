@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+import tensorflow_probability as tfp
 from keras import layers
 
 from kerasynth.models import spans
@@ -134,16 +135,12 @@ class TVAE(TableGenerativeModel):
 
     def posterior(self, rows, training=False):
         """q(z | rows): a diagonal Gaussian (a TFP distribution)."""
-        import tensorflow_probability as tfp
-
         mean, log_var = tf.split(self.encoder(rows, training=training), 2, axis=-1)
         return tfp.distributions.MultivariateNormalDiag(
             loc=mean, scale_diag=tf.exp(0.5 * log_var)
         )
 
     def prior(self):
-        import tensorflow_probability as tfp
-
         return tfp.distributions.MultivariateNormalDiag(
             loc=tf.zeros(self.latent_dim), scale_diag=tf.ones(self.latent_dim)
         )
@@ -161,8 +158,17 @@ class TVAE(TableGenerativeModel):
             kl = tf.reduce_mean(posterior.kl_divergence(self.prior()))
             loss = self.loss_factor * reconstruction + kl
             scaled = self.optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply(grads, self.trainable_variables)
+        # The sigmas get no gradient on a table without numeric values.
+        pairs = [
+            (g, v)
+            for g, v in zip(
+                tape.gradient(scaled, self.trainable_variables),
+                self.trainable_variables,
+                strict=True,
+            )
+            if g is not None
+        ]
+        self.optimizer.apply(*zip(*pairs, strict=True))
         self.loss_tracker.update_state(loss)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
