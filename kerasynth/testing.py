@@ -94,3 +94,13 @@ def run_model_test(
     config = model.get_config()
     rebuilt = type(model).from_config(config)
     assert rebuilt.get_config() == config, "get_config round trip differs"
+
+
+def invoke_cli(*args: Any):
+    """Runs ``kerasynth ARGS`` in-process and returns click's `Result`
+    (``exit_code``, ``output``, ``stderr``)."""
+    from click.testing import CliRunner
+
+    from kerasynth.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])

@@ -12,16 +12,11 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from click.testing import CliRunner
 from PIL import Image
 
-from kerasynth.cli import main
+from kerasynth.testing import invoke_cli as run
 
 TRAIN_FAST = ["--image-size", "32", "--epochs", "1", "--seed", "0", "--quiet"]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,10 @@ import json
 import pandas as pd
 import pytest
 import tensorflow as tf
-from click.testing import CliRunner
 
-from kerasynth.cli import main
+from kerasynth.testing import invoke_cli as run
 
 FAST = ["--epochs", "1", "--batch-size", "50", "--seed", "0", "--quiet"]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
