@@ -105,6 +105,19 @@ def list_models():
     "table models, sklearn's diabetes table.",
 )
 @click.option(
+    "--target",
+    help="Pix2Pix: target images, paired with --data by relative path. "
+    "Default: make sources from --data with --pairing.",
+)
+@click.option(
+    "--pairing",
+    type=click.Choice(["noise", "blur", "downsample", "mask"]),
+    help="Pix2Pix without --target: how sources are degraded. Default: the model's.",
+)
+@click.option(
+    "--pairing-strength", type=float, help="Pix2Pix: strength of the pairing."
+)
+@click.option(
     "--columns", help="Tables: comma-separated columns to model. Default: all."
 )
 @click.option("--categorical", help="Tables: comma-separated categorical columns.")
@@ -139,34 +152,40 @@ def list_models():
 @click.option("--output", help="Run directory. Default: runs/<model>-<timestamp>.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --output.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(model_name, data, columns, categorical, numerical, metadata, dropna,
-          epochs, batch_size, image_size, channels, latent_dim, seed,
-          mixed_precision, jit_compile, deterministic, output, overwrite,
-          quiet):  # fmt: skip
+def train(**options):
     """Train a model and write its run directory."""
     _import_tensorflow_quietly()
     from kerasynth import training
 
-    given = {"image_size": image_size, "latent_dim": latent_dim,
-             "channels": int(channels) if channels else None}  # fmt: skip
+    # Model hyperparameters go to the model's constructor only when given,
+    # so its own defaults apply otherwise.
+    channels = options["channels"]
+    given = {
+        "image_size": options["image_size"],
+        "latent_dim": options["latent_dim"],
+        "channels": int(channels) if channels else None,
+        "pairing": options["pairing"],
+        "pairing_strength": options["pairing_strength"],
+    }
     config = config_module.TrainConfig(
-        model=model_name,
-        data=data,
-        columns=_split(columns),
-        categorical=_split(categorical),
-        numerical=_split(numerical),
-        metadata=metadata,
-        dropna=dropna,
-        output=output,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        mixed_precision=mixed_precision,
-        jit_compile=jit_compile,
-        deterministic=deterministic,
-        overwrite=overwrite,
+        model=options["model_name"],
+        data=options["data"],
+        target=options["target"],
+        columns=_split(options["columns"]),
+        categorical=_split(options["categorical"]),
+        numerical=_split(options["numerical"]),
+        metadata=options["metadata"],
+        dropna=options["dropna"],
+        output=options["output"],
+        epochs=options["epochs"],
+        batch_size=options["batch_size"],
+        seed=options["seed"],
+        mixed_precision=options["mixed_precision"],
+        jit_compile=options["jit_compile"],
+        deterministic=options["deterministic"],
+        overwrite=options["overwrite"],
         model_kwargs={k: v for k, v in given.items() if v is not None},
-        verbose=0 if quiet else config_module.default("verbose"),
+        verbose=0 if options["quiet"] else config_module.default("verbose"),
     )
     result = training.train(config)
     click.echo(result.summary())
@@ -193,12 +212,11 @@ def train(model_name, data, columns, categorical, numerical, metadata, dropna,
 def sample(run_dir, num, output, seed, conditions, overwrite):
     """Draw samples from a trained model."""
     _import_tensorflow_quietly()
-    from kerasynth import atomic, runs, sampling
+    from kerasynth import atomic, sampling
 
     atomic.check_output(Path(output), overwrite)
-    model = runs.load_model(run_dir)
     given = sampling.parse_conditions(conditions) or None
-    samples = model.generate(num, seed=seed, conditions=given)
+    samples = sampling.sample_run(run_dir, num, seed=seed, conditions=given)
     path = sampling.save_samples(samples, output, overwrite=overwrite)
     click.echo(f"Wrote {num} samples to {path}")
 

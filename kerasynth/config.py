@@ -23,6 +23,8 @@ class TrainConfig:
         model: a registered model name (``kerasynth list-models``).
         data: a data source (folder, file, ``tfds:NAME``); `None` uses the
             embedded default of the model's modality.
+        target: Pix2Pix's target images, paired with `data` by relative
+            path; `None` degrades `data` by the model's pairing instead.
         output: the run directory to create; `None` makes a new
             ``runs/<model>-<timestamp>``.
         epochs: passes over the data; `None` uses the model's default.
@@ -48,6 +50,7 @@ class TrainConfig:
 
     model: str
     data: str | None = None
+    target: str | None = None
     output: str | None = None
     epochs: int | None = None
     batch_size: int | None = None

@@ -81,6 +81,58 @@ def latent_image_endpoints(model: ImageGenerativeModel) -> list[Endpoint]:
     ]
 
 
+def _image_spec(model, name):
+    shape = [None, model.image_size, model.image_size, model.channels]
+    return tf.TensorSpec(shape, tf.float32, name=name)
+
+
+def _image_warmup(model):
+    return np.zeros((1, model.image_size, model.image_size, model.channels), "float32")
+
+
+def translation_endpoints(model) -> list[Endpoint]:
+    """Pix2Pix: ``serving_default`` and ``translate``, images -> images."""
+
+    def translate(images):
+        return {"images": tf.cast(model.generator(images, training=False), tf.float32)}
+
+    spec = [_image_spec(model, "images")]
+    warmup = {"images": _image_warmup(model)}
+    return [
+        Endpoint("serving_default", translate, spec, warmup),
+        Endpoint("translate", translate, spec, warmup),
+    ]
+
+
+def autoencoder_endpoints(model) -> list[Endpoint]:
+    """The Beta-VAE: the generator's signatures (``serving_default`` from
+    noise, ``sample``), plus ``decode`` (latent -> images) and
+    ``reconstruct`` (images -> images through the posterior mean)."""
+
+    def decode(latent):
+        return {"images": tf.cast(model.decoder(latent, training=False), tf.float32)}
+
+    def reconstruct(images):
+        mean, _ = model.encoder(images, training=False)
+        return {"images": tf.cast(model.decoder(mean, training=False), tf.float32)}
+
+    return [
+        *latent_image_endpoints(model),
+        Endpoint(
+            "decode",
+            decode,
+            [tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")],
+            {"latent": np.zeros((1, model.latent_dim), np.float32)},
+        ),
+        Endpoint(
+            "reconstruct",
+            reconstruct,
+            [_image_spec(model, "images")],
+            {"images": _image_warmup(model)},
+        ),
+    ]
+
+
 def table_endpoints(model: TableGenerativeModel) -> list[Endpoint]:
     """The signatures of a table model: decoded rows, one output per column
     (numbers in the original units, categories as strings, NaN or "" where
@@ -131,6 +183,10 @@ def table_endpoints(model: TableGenerativeModel) -> list[Endpoint]:
 def serving_endpoints(model) -> tuple[list[keras.Layer], list[Endpoint]]:
     """What to export of `model`: the networks the signatures use (only those
     are saved; a GAN's discriminator is not) and the signatures."""
+    if getattr(model, "needs_sources", False):
+        return [model.generator], translation_endpoints(model)
+    if hasattr(model, "encoder") and isinstance(model, ImageGenerativeModel):
+        return [model.encoder, model.decoder], autoencoder_endpoints(model)
     if isinstance(model, ImageGenerativeModel):
         return [model.generator], latent_image_endpoints(model)
     if isinstance(model, TableGenerativeModel):

@@ -35,6 +35,23 @@ def parse_conditions(pairs: Sequence[str]) -> dict[str, str]:
     return conditions
 
 
+def sample_run(run_dir, num_samples, seed=None, conditions=None):
+    """Draws samples from a run directory's model.
+
+    A translation model (Pix2Pix) starts from the run's own training images,
+    read again from the data source its ``config.json`` names.
+    """
+    from kerasynth import runs, training
+    from kerasynth.data.images import load_images
+
+    model = runs.load_model(run_dir)
+    sources = None
+    if getattr(model, "needs_sources", False):
+        source = runs.read_config(run_dir)["data"]["source"]
+        sources = load_images(source, model.image_size, model.channels).images
+    return training.sample_images(model, num_samples, seed, conditions, sources)
+
+
 def save_samples(samples: Any, path: str | os.PathLike, overwrite: bool = False):
     """Writes images (an array) or rows (a DataFrame) by the form of `path`."""
     path = Path(path)

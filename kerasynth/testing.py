@@ -41,6 +41,7 @@ def run_model_test(
     expected_sample_shape: Sequence[int] | None = None,
     modes: Sequence[str] = MODES,
     num_samples: int = 3,
+    generate_kwargs: dict[str, Any] | None = None,
 ) -> None:
     """Runs a generative model through the checks every model must pass.
 
@@ -52,7 +53,9 @@ def run_model_test(
             models), checked with dtype float32 and values in [-1, 1].
         modes: which of eager, graph and XLA to run one step in.
         num_samples: how many samples `generate` draws in the checks.
+        generate_kwargs: more arguments of `generate` (Pix2Pix's `sources`).
     """
+    generate_kwargs = generate_kwargs or {}
     for mode in modes:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
@@ -71,22 +74,22 @@ def run_model_test(
         )
         assert changed > 0, f"{mode}: one training step changed no weight"
 
-    samples = model.generate(num_samples, seed=1)
+    samples = model.generate(num_samples, seed=1, **generate_kwargs)
     if expected_sample_shape is not None:
         samples = np.asarray(samples)
         assert samples.shape == (num_samples, *expected_sample_shape), samples.shape
         assert samples.dtype == np.float32, samples.dtype
         assert samples.min() >= -1.0 and samples.max() <= 1.0
-    assert _equal_generated(samples, model.generate(num_samples, seed=1)), (
-        "generate(seed=1) is not repeatable"
-    )
+    assert _equal_generated(
+        samples, model.generate(num_samples, seed=1, **generate_kwargs)
+    ), "generate(seed=1) is not repeatable"
 
     path = Path(tmp_path) / "model.keras"
     model.save(path)
     reloaded = keras.saving.load_model(path)
-    assert _equal_generated(samples, reloaded.generate(num_samples, seed=1)), (
-        "the reloaded model generates other samples for the same seed"
-    )
+    assert _equal_generated(
+        samples, reloaded.generate(num_samples, seed=1, **generate_kwargs)
+    ), "the reloaded model generates other samples for the same seed"
     for original, restored in zip(model.weights, reloaded.weights, strict=True):
         np.testing.assert_array_equal(np.array(original), np.array(restored))
     assert reloaded.compiled, "the reloaded model is not compiled"

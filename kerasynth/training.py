@@ -62,6 +62,7 @@ class Fitted:
     record: dict[str, Any]
     history: dict[str, list[float]]
     transformer: Any = None
+    sources: Any = None  # Pix2Pix: the real images its samples start from
 
 
 @dataclasses.dataclass
@@ -70,6 +71,7 @@ class _Input:
     steps_per_epoch: int | None
     samples_per_epoch: int
     description: dict[str, Any]
+    sources: Any = None  # images a translation model samples from
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -112,7 +114,10 @@ def _image_model_and_input(config, batch_size, seed, data):
     from kerasynth.data.images import ImageData, load_images
     from kerasynth.data.pipeline import make_dataset
 
-    model = registry.get_model(config.model, **config.model_kwargs)
+    kwargs = dict(config.model_kwargs)
+    if config.target is not None:
+        kwargs["pairing"] = None  # the pairs are given: nothing to degrade
+    model = registry.get_model(config.model, **kwargs)
     if not isinstance(data, ImageData):
         data = load_images(
             config.data if data is None else data,
@@ -120,9 +125,6 @@ def _image_model_and_input(config, batch_size, seed, data):
             channels=model.channels,
         )
     steps = len(data) // batch_size
-    dataset = make_dataset(
-        data, batch_size, seed=seed, with_labels=getattr(model, "uses_labels", False)
-    )
     description = {
         "source": config.data,
         "description": data.source,
@@ -132,7 +134,37 @@ def _image_model_and_input(config, batch_size, seed, data):
         "class_names": data.class_names,
         "duplicate_groups": len(data.duplicates),
     }
+    if getattr(model, "needs_sources", False):
+        dataset, sources = _pairs(model, config, data, batch_size, seed)
+        description["target"] = config.target
+        inputs = _Input(dataset, None, steps * batch_size, description, sources)
+        return model, inputs, None
+    dataset = make_dataset(
+        data, batch_size, seed=seed, with_labels=getattr(model, "uses_labels", False)
+    )
     return model, _Input(dataset, None, steps * batch_size, description), None
+
+
+def _pairs(model, config, data, batch_size, seed):
+    """Pix2Pix's (source, target) dataset, and the images to sample from."""
+    from kerasynth.data.images import load_images
+    from kerasynth.data.pairs import make_pair_dataset, pair_by_key
+
+    if config.target is None:
+        dataset = make_pair_dataset(
+            data.images,
+            batch_size,
+            seed=seed,
+            pairing=model.pairing,
+            strength=model.pairing_strength,
+        )
+        return dataset, data.images
+    targets = load_images(
+        config.target, image_size=model.image_size, channels=model.channels
+    )
+    sources, target_images = pair_by_key(data, targets)
+    dataset = make_pair_dataset(target_images, batch_size, seed=seed, sources=sources)
+    return dataset, sources
 
 
 def _table_model_and_input(config, batch_size, seed, data):
@@ -265,7 +297,7 @@ def fit(config: TrainConfig, data: Any = None) -> Fitted:
         "versions": package_versions(),
         "created": datetime.datetime.now().astimezone().isoformat(),
     }
-    return Fitted(model, result, record, history, transformer)
+    return Fitted(model, result, record, history, transformer, inputs.sources)
 
 
 def write_run(fitted: Fitted, output: Path, overwrite: bool = False) -> Path:
@@ -281,9 +313,16 @@ def write_run(fitted: Fitted, output: Path, overwrite: bool = False) -> Path:
             rows = model.generate(SAMPLE_ROWS, seed=seed)
             rows.to_csv(staging / runs.TABLE_SAMPLES_FILE, index=False)
         else:
-            images = model.generate(64, seed=seed)
+            images = sample_images(model, 64, seed, sources=fitted.sources)
             imaging.save_images(images, staging / runs.SAMPLES_FILE)
     return output
+
+
+def sample_images(model, num_samples, seed=None, conditions=None, sources=None):
+    """`model.generate`, with the real images a translation model needs."""
+    if getattr(model, "needs_sources", False):
+        return model.generate(num_samples, seed, conditions, sources=sources)
+    return model.generate(num_samples, seed=seed, conditions=conditions)
 
 
 def train(config: TrainConfig, data: Any = None) -> TrainResult:

@@ -79,6 +79,10 @@ class ImageData:
             names; identical data gives an identical fingerprint.
         duplicates: sorted groups (two or more) of identical source items:
             relative file paths, or `"index i"` for array items.
+        keys: one name per image, to pair two sources (Pix2Pix): the
+            relative path of a folder's image (``"yes/Y1.jpg"``, or
+            ``"scan.nii.gz:40"`` for slice 40 of a volume), ``"index i"`` for
+            an array item; `None` where a source has no stable names.
     """
 
     images: np.ndarray
@@ -87,6 +91,7 @@ class ImageData:
     source: str
     fingerprint: str
     duplicates: list[list[str]]
+    keys: list[str] | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -256,6 +261,7 @@ def build_image_data(
     class_names: Sequence[str] | None,
     source: str,
     duplicates: list[list[str]],
+    keys: list[str] | None = None,
 ) -> ImageData:
     """Stacks prepared images, fingerprints them and reports duplicates.
 
@@ -265,6 +271,7 @@ def build_image_data(
         class_names: label -> name, or `None`.
         source: description of the source.
         duplicates: groups from `find_duplicates`.
+        keys: one name per image (see `ImageData.keys`), or `None`.
 
     Returns:
         An `ImageData`.
@@ -288,6 +295,7 @@ def build_image_data(
         source=source,
         fingerprint=compute_fingerprint(stacked, label_array, names),
         duplicates=duplicates,
+        keys=keys,
     )
 
 
@@ -371,20 +379,23 @@ def _load_folder(root: Path, image_size: int, channels: int) -> ImageData:
             f"{', '.join(IMAGE_EXTENSIONS + VOLUME_EXTENSIONS)}"
         )
     file_labels, class_names = _folder_labels(root, files)
-    images, labels, digests = [], [], []
+    images, labels, digests, keys = [], [], [], []
     num_volumes = 0
     for i, name in enumerate(files):
         path = root / name
         data = path.read_bytes()
         if file_suffix(name) in IMAGE_EXTENSIONS:
             arrays = [_decode_image_bytes(data, path, channels)]
+            keys.append(name)
         else:
             from kerasynth.data import volumes
 
             num_volumes += 1
             if file_suffix(name) == ".img" and path.with_suffix(".hdr").exists():
                 data += path.with_suffix(".hdr").read_bytes()
-            arrays = list(volumes.load_volume_slices(path).slices)
+            axial = volumes.load_volume_slices(path)
+            arrays = list(axial.slices)
+            keys.extend(f"{name}:{int(z)}" for z in axial.indices)
         images.extend(prepare_image(array, image_size, channels) for array in arrays)
         if file_labels is not None:
             labels.extend([file_labels[i]] * len(arrays))
@@ -403,6 +414,7 @@ def _load_folder(root: Path, image_size: int, channels: int) -> ImageData:
         class_names or None,
         source,
         find_duplicates(files, digests),
+        keys,
     )
 
 
@@ -472,7 +484,7 @@ def _load_array_file(path: Path, image_size: int, channels: int) -> ImageData:
     keys = [f"index {i}" for i in range(len(raw))]
     digests = [hashlib.sha256(item.tobytes()).hexdigest() for item in raw]
     return build_image_data(
-        images, labels, names, f"file {path}", find_duplicates(keys, digests)
+        images, labels, names, f"file {path}", find_duplicates(keys, digests), keys
     )
 
 

@@ -11,6 +11,29 @@ from scipy import linalg
 
 from kerasynth.metrics.projection import PixelPCA
 
+DATA_RANGE = 2.0  # images live in [-1, 1]
+
+
+def psnr(reference: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """Peak signal-to-noise ratio per image pair, in dB, for images in
+    [-1, 1] (data range 2): ``10 log10(2^2 / MSE)``. Identical pairs give
+    ``inf``.
+
+    Args:
+        reference: ``[N, H, W, C]`` reference images.
+        images: ``[N, H, W, C]`` images to compare with them.
+    """
+    reference = np.asarray(reference, np.float64)
+    images = np.asarray(images, np.float64)
+    if reference.shape != images.shape:
+        raise ValueError(
+            f"Expected two image arrays of the same shape. Received: "
+            f"{reference.shape} and {images.shape}"
+        )
+    mse = np.mean((reference - images) ** 2, axis=tuple(range(1, reference.ndim)))
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(DATA_RANGE**2 / mse)
+
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """The Frechet distance between Gaussians fitted to two feature sets.

@@ -1,9 +1,11 @@
 """The models. Importing this package registers every model by name."""
 
 from kerasynth.models import (  # noqa: F401
+    beta_vae,
     ctgan,
     dcgan,
     dragan,
+    pix2pix,
     tabular_gan,
     tabular_vae,
     tvae,

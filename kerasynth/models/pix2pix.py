@@ -1,0 +1,197 @@
+"""Pix2Pix (Isola et al. 2017) as in the study's Figure 4.
+
+Isola, Zhu, Zhou and Efros, "Image-to-Image Translation with Conditional
+Adversarial Networks", CVPR 2017 (arXiv:1611.07004): a U-Net generator
+(`unet.py`) and a PatchGAN discriminator (`patchgan.py`) trained with the
+adversarial loss plus an L1 term.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasynth.data.pairs import check_pairing, degrade
+from kerasynth.models import losses
+from kerasynth.models.base import AdversarialModel, ImageGenerativeModel
+from kerasynth.models.patchgan import build_patchgan
+from kerasynth.models.unet import build_unet
+from kerasynth.registry import register_model
+
+
+@register_model("pix2pix")
+class Pix2Pix(AdversarialModel, ImageGenerativeModel):
+    """Image-to-image translation with a conditional GAN (Isola et al. 2017).
+
+    The study's Figure 4 networks: at 64x64 with 3 channels, the U-Net has
+    1,318,659 and the PatchGAN 666,817 trainable parameters. Loss: binary
+    cross-entropy on every patch plus `l1_weight` x the L1 distance to the
+    target; Adam 2e-4 (beta_1 0.5) for both networks.
+
+    Trained on (source, target) pairs: two folders matched by relative path,
+    or one folder whose sources are degraded by `pairing` (``noise``,
+    ``blur``, ``downsample``, ``mask``) with `pairing_strength`. The study's
+    noise-input *synthesis* is ``pairing="noise"``: `generate()` then adds
+    fresh noise to real images and translates them. Those outputs are
+    reconstructions of real patients' images, not new ones: run the
+    memorization check on them before sharing anything.
+
+    Args:
+        image_size: side of the images (a multiple of 8).
+        channels: 1 or 3.
+        l1_weight: weight of the L1 term (Isola et al.: 100).
+        pairing: how sources are made from one folder (see above); `None`
+            when the model learns from given (source, target) pairs.
+        pairing_strength: its strength (`None`: the pairing's default).
+        filters: width of the first convolution of both networks.
+        seed: seed of the model's `keras.random.SeedGenerator`.
+    """
+
+    training_defaults = {"epochs": 100, "batch_size": 16}
+    needs_sources = True
+
+    def __init__(
+        self,
+        image_size=64,
+        channels=1,
+        l1_weight=100.0,
+        pairing="noise",
+        pairing_strength=None,
+        filters=64,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if image_size < 8 or image_size % 8:
+            raise ValueError(
+                "Pix2Pix image_size must be a multiple of 8. "
+                f"Received: image_size={image_size}"
+            )
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3. Received: channels={channels}")
+        self.image_size = image_size
+        self.channels = channels
+        self.l1_weight = float(l1_weight)
+        self.pairing = pairing
+        self.pairing_strength = (
+            None if pairing is None else check_pairing(pairing, pairing_strength)
+        )
+        self.filters = filters
+        self.seed = seed
+        self.latent_dim = 0  # no latent: the source image is the input
+        self.generator = build_unet(image_size, channels, filters, self.dtype_policy)
+        self.discriminator = build_patchgan(
+            image_size, channels, filters, self.dtype_policy
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.l1_tracker = keras.metrics.Mean(name="l1")
+        self.built = True
+
+    def default_optimizers(self):
+        return tuple(
+            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, name=f"{net}_adam")
+            for net in ("generator", "discriminator")
+        )
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.l1_tracker]
+
+    def train_step(self, data):
+        source, target = data[0], data[1]
+
+        # Discriminator: (source, target) is real, (source, translation) fake.
+        with tf.GradientTape() as tape:
+            fake = self.generator(source, training=True)
+            real_probs = self.discriminator([source, target], training=True)
+            fake_probs = self.discriminator([source, fake], training=True)
+            d_loss = losses.gan_discriminator_loss(real_probs, fake_probs)
+            scaled = self.discriminator_optimizer.scale_loss(
+                losses.scale_for_replicas(d_loss)
+            )
+        variables = self.discriminator.trainable_variables
+        self.discriminator_optimizer.apply(tape.gradient(scaled, variables), variables)
+
+        # Generator: fool the patches and stay close to the target (L1).
+        with tf.GradientTape() as tape:
+            fake = self.generator(source, training=True)
+            fake_probs = self.discriminator([source, fake], training=True)
+            l1 = tf.reduce_mean(tf.abs(tf.cast(target, tf.float32) - fake))
+            g_loss = losses.gan_generator_loss(fake_probs) + self.l1_weight * l1
+            scaled = self.generator_optimizer.scale_loss(
+                losses.scale_for_replicas(g_loss)
+            )
+        variables = self.generator.trainable_variables
+        self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.l1_tracker.update_state(l1)
+        return {m.name: m.result() for m in self.metrics}
+
+    def translate(self, images, batch_size=256):
+        """Source images in [-1, 1] -> translated images (NumPy, float32)."""
+        outputs = [
+            self.generator(images[start : start + batch_size], training=False)
+            for start in range(0, len(images), batch_size)
+        ]
+        return keras.ops.convert_to_numpy(keras.ops.concatenate(outputs, axis=0))
+
+    def degrade(self, images, seed):
+        """`images` degraded by the model's pairing, from a ``[2]`` seed
+        (unchanged for a model trained on given pairs)."""
+        if self.pairing is None:
+            return images
+        return degrade(images, self.pairing, self.pairing_strength, seed)
+
+    def generate(self, num_samples, seed=None, conditions=None, sources=None):
+        """Translates `num_samples` real images, degraded by the model's
+        pairing (the study's noise-input synthesis when ``pairing="noise"``).
+
+        Args:
+            num_samples: how many images.
+            seed: picks the real images (with replacement) and the fresh
+                degradation; `None` draws from the model's seed generator.
+            conditions: accepted only as `None`.
+            sources: the real images to draw from, ``[N, H, W, C]`` in
+                [-1, 1]; ``kerasynth sample`` passes the run's training
+                data. These outputs reconstruct real images: check them for
+                memorization before sharing.
+        """
+        if conditions is not None:
+            raise ValueError(f"Pix2Pix is unconditional. Received: {conditions=}")
+        if sources is None:
+            raise ValueError(
+                "Pix2Pix translates images: pass sources (real images to "
+                "degrade and translate), e.g. the run's training data."
+            )
+        if seed is None:
+            pair = tf.cast(self.seed_generator.next(), tf.int32)
+        else:
+            pair = tf.stack([tf.cast(seed, tf.int32), 0])
+        pick_seed, degrade_seed = tf.unstack(
+            tf.random.experimental.stateless_split(pair, 2)
+        )
+        picks = tf.random.stateless_uniform(
+            [num_samples], pick_seed, 0, len(sources), dtype=tf.int32
+        )
+        chosen = tf.gather(tf.constant(np.asarray(sources, np.float32)), picks)
+        return self.translate(self.degrade(chosen, degrade_seed))
+
+    def call(self, images, training=False):
+        return self.generator(images, training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "l1_weight": self.l1_weight,
+            "pairing": self.pairing,
+            "pairing_strength": self.pairing_strength,
+            "filters": self.filters,
+            "seed": self.seed,
+        }
