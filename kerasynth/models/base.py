@@ -97,6 +97,35 @@ class ImageGenerativeModel(GenerativeModel):
         return keras.ops.convert_to_numpy(keras.ops.concatenate(images, axis=0))
 
 
+def adam_pair(learning_rate=2e-4, beta_1=0.5, **kwargs):
+    """Adam optimizers named ``generator_adam`` and ``discriminator_adam``
+    (DCGAN's defaults: learning rate 2e-4, beta_1 0.5)."""
+    return tuple(
+        keras.optimizers.Adam(
+            learning_rate=learning_rate, beta_1=beta_1, name=f"{net}_adam", **kwargs
+        )
+        for net in ("generator", "discriminator")
+    )
+
+
+class SingleOptimizerModel(GenerativeModel):
+    """A model trained with one optimizer (the VAEs): `compile()` falls back
+    on the paper's optimizer (`default_optimizer`), builds its variables at
+    once (in the strategy scope, and so that `load_model` restores them), and
+    reloads from its compile config."""
+
+    def default_optimizer(self) -> keras.optimizers.Optimizer:
+        return keras.optimizers.Adam(1e-3)
+
+    def compile(self, optimizer=None, **kwargs):
+        """Compiles with `optimizer`, or the paper's when `None`."""
+        super().compile(optimizer=optimizer or self.default_optimizer(), **kwargs)
+        self.optimizer.build(self.trainable_variables)
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
+
 class AdversarialModel(GenerativeModel):
     """A GAN: a `generator`, a `discriminator` and one optimizer for each.
 

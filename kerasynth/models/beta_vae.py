@@ -12,7 +12,7 @@ import tensorflow as tf
 from keras import layers
 
 from kerasynth.models import losses
-from kerasynth.models.base import ImageGenerativeModel
+from kerasynth.models.base import ImageGenerativeModel, SingleOptimizerModel
 from kerasynth.registry import register_model
 
 # === Networks ===
@@ -65,7 +65,7 @@ def build_decoder(image_size, channels, latent_dim, filters=32, dtype=None):
 
 
 @register_model("beta_vae")
-class BetaVAE(ImageGenerativeModel):
+class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
     """Convolutional Beta-VAE for images (Higgins et al. 2017).
 
     The study's Figure 5 network: 2,957,251 trainable parameters at 3
@@ -142,13 +142,8 @@ class BetaVAE(ImageGenerativeModel):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def compile(self, optimizer=None, **kwargs):
-        """Compiles with Adam 1e-3 unless given an optimizer."""
-        super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
-        self.optimizer.build(self.trainable_variables)
-
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
+    def default_optimizer(self):
+        return keras.optimizers.Adam(1e-3)
 
     def kl_weight(self):
         """``beta``, ramped up linearly over the first `kl_warmup_steps`."""

@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import layers
 
 from kerasynth.models import losses
-from kerasynth.models.base import AdversarialModel, ImageGenerativeModel
+from kerasynth.models.base import AdversarialModel, ImageGenerativeModel, adam_pair
 from kerasynth.registry import register_model
 
 SUPPORTED_IMAGE_SIZES = (32, 64, 128, 256)
@@ -216,10 +216,7 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
         self.built = True
 
     def default_optimizers(self):
-        return tuple(
-            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, name=f"{net}_adam")
-            for net in ("generator", "discriminator")
-        )
+        return adam_pair()
 
     @property
     def metrics(self):

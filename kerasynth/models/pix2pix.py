@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from kerasynth.data.pairs import check_pairing, degrade
 from kerasynth.models import losses
-from kerasynth.models.base import AdversarialModel, ImageGenerativeModel
+from kerasynth.models.base import AdversarialModel, ImageGenerativeModel, adam_pair
 from kerasynth.models.patchgan import build_patchgan
 from kerasynth.models.unet import build_unet
 from kerasynth.registry import register_model
@@ -91,10 +91,7 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
         self.built = True
 
     def default_optimizers(self):
-        return tuple(
-            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, name=f"{net}_adam")
-            for net in ("generator", "discriminator")
-        )
+        return adam_pair()
 
     @property
     def metrics(self):

@@ -14,7 +14,7 @@ import tensorflow as tf
 from keras import layers
 
 from kerasynth.models import losses
-from kerasynth.models.base import AdversarialModel
+from kerasynth.models.base import AdversarialModel, adam_pair
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
 from kerasynth.registry import register_model
 
@@ -79,10 +79,7 @@ class TabularGAN(AdversarialModel, TableGenerativeModel):
         self.built = True
 
     def default_optimizers(self):
-        return tuple(
-            keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, name=f"{net}_adam")
-            for net in ("generator", "discriminator")
-        )
+        return adam_pair()
 
     @property
     def metrics(self):

@@ -11,13 +11,14 @@ import keras
 import tensorflow as tf
 
 from kerasynth.models import losses
+from kerasynth.models.base import SingleOptimizerModel
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
 from kerasynth.models.tabular_gan import check_plain, dense_stack
 from kerasynth.registry import register_model
 
 
 @register_model("tabular_vae")
-class TabularVAE(TableGenerativeModel):
+class TabularVAE(SingleOptimizerModel, TableGenerativeModel):
     """The study's tabular VAE (its Figure 2) on a plain encoding.
 
     Encoder: Dense 64 ReLU -> mean and log-variance of a 5-dimensional
@@ -59,13 +60,8 @@ class TabularVAE(TableGenerativeModel):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def compile(self, optimizer=None, **kwargs):
-        """Compiles with Adam 1e-3 unless given an optimizer."""
-        super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
-        self.optimizer.build(self.trainable_variables)
-
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
+    def default_optimizer(self):
+        return keras.optimizers.Adam(1e-3)
 
     def train_step(self, data):
         rows = data[0] if isinstance(data, tuple) else data

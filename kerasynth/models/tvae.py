@@ -13,6 +13,7 @@ import tensorflow_probability as tfp
 from keras import layers
 
 from kerasynth.models import spans
+from kerasynth.models.base import SingleOptimizerModel
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
 from kerasynth.registry import register_model
 
@@ -47,7 +48,7 @@ class Clip(keras.constraints.Constraint):
 
 
 @register_model("tvae")
-class TVAE(TableGenerativeModel):
+class TVAE(SingleOptimizerModel, TableGenerativeModel):
     """Tabular variational autoencoder (Xu et al. 2019).
 
     Encoder and decoder of two 128-wide ReLU layers, a 128-dimensional
@@ -122,16 +123,10 @@ class TVAE(TableGenerativeModel):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def compile(self, optimizer=None, **kwargs):
-        """Compiles with the paper's Adam (1e-3, L2 1e-5) unless given one."""
-        optimizer = optimizer or keras.optimizers.Adam(
-            learning_rate=1e-3, weight_decay=1e-5
-        )
-        super().compile(optimizer=optimizer, **kwargs)
-        self.optimizer.build(self.trainable_variables)
-
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
+    def default_optimizer(self):
+        """The paper's Adam: learning rate 1e-3, L2 1e-5 (here as Keras'
+        decoupled weight decay)."""
+        return keras.optimizers.Adam(learning_rate=1e-3, weight_decay=1e-5)
 
     def posterior(self, rows, training=False):
         """q(z | rows): a diagonal Gaussian (a TFP distribution)."""
