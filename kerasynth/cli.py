@@ -110,6 +110,11 @@ def list_models():
     "Default: make sources from --data with --pairing.",
 )
 @click.option(
+    "--conditional",
+    is_flag=True,
+    help="Images: condition the model on the labels of class sub-folders.",
+)
+@click.option(
     "--pairing",
     type=click.Choice(["noise", "blur", "downsample", "mask"]),
     help="Pix2Pix without --target: how sources are degraded. Default: the model's.",
@@ -171,6 +176,7 @@ def train(**options):
         model=options["model_name"],
         data=options["data"],
         target=options["target"],
+        conditional=options["conditional"],
         columns=_split(options["columns"]),
         categorical=_split(options["categorical"]),
         numerical=_split(options["numerical"]),
@@ -206,7 +212,8 @@ def train(**options):
     "conditions",
     multiple=True,
     metavar="COLUMN=VALUE",
-    help="Tables: only rows with this category (repeatable).",
+    help="Tables: only rows with this category (repeatable). Conditional "
+    "image models: label=NAME.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output.")
 def sample(run_dir, num, output, seed, conditions, overwrite):

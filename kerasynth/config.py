@@ -25,6 +25,8 @@ class TrainConfig:
             embedded default of the model's modality.
         target: Pix2Pix's target images, paired with `data` by relative
             path; `None` degrades `data` by the model's pairing instead.
+        conditional: condition an image model on the data's labels (class
+            sub-folders).
         output: the run directory to create; `None` makes a new
             ``runs/<model>-<timestamp>``.
         epochs: passes over the data; `None` uses the model's default.
@@ -51,6 +53,7 @@ class TrainConfig:
     model: str
     data: str | None = None
     target: str | None = None
+    conditional: bool = False
     output: str | None = None
     epochs: int | None = None
     batch_size: int | None = None

@@ -51,34 +51,8 @@ class Endpoint:
     warmup_inputs: dict[str, np.ndarray]
 
 
-def latent_image_endpoints(model: ImageGenerativeModel) -> list[Endpoint]:
-    """The signatures of a generator from latent noise to images."""
-    generator = model.generator
-
-    def from_noise(noise):
-        return {"images": tf.cast(generator(noise, training=False), tf.float32)}
-
-    def sample(num_samples, seed):
-        noise = model.latent_noise(num_samples, seed)
-        return {"images": tf.cast(generator(noise, training=False), tf.float32)}
-
-    return [
-        Endpoint(
-            "serving_default",
-            from_noise,
-            [tf.TensorSpec([None, model.latent_dim], tf.float32, name="noise")],
-            {"noise": np.zeros((1, model.latent_dim), np.float32)},
-        ),
-        Endpoint(
-            "sample",
-            sample,
-            [
-                tf.TensorSpec([], tf.int32, name="num_samples"),
-                tf.TensorSpec([], tf.int32, name="seed"),
-            ],
-            {"num_samples": np.array(1, np.int32), "seed": np.array(0, np.int32)},
-        ),
-    ]
+def _images(tensor):
+    return {"images": tf.cast(tensor, tf.float32)}
 
 
 def _image_spec(model, name):
@@ -90,45 +64,112 @@ def _image_warmup(model):
     return np.zeros((1, model.image_size, model.image_size, model.channels), "float32")
 
 
-def translation_endpoints(model) -> list[Endpoint]:
-    """Pix2Pix: ``serving_default`` and ``translate``, images -> images."""
+def _with_labels(model, specs, warmup, scalar=False):
+    """Adds a ``label`` input (int32, one per image, or one scalar) to a
+    class-conditional model's signature."""
+    if not model.num_classes:
+        return specs, warmup
+    shape = [] if scalar else [None]
+    label = np.array(0 if scalar else [0], np.int32)
+    return [*specs, tf.TensorSpec(shape, tf.int32, name="label")], {
+        **warmup,
+        "label": label,
+    }
 
-    def translate(images):
-        return {"images": tf.cast(model.generator(images, training=False), tf.float32)}
 
-    spec = [_image_spec(model, "images")]
-    warmup = {"images": _image_warmup(model)}
+def latent_image_endpoints(model: ImageGenerativeModel) -> list[Endpoint]:
+    """A generator from latent noise: ``serving_default`` (``noise``) and
+    ``sample`` (``num_samples``, ``seed``); a class-conditional model also
+    takes ``label`` (per image; for ``sample`` one scalar, -1 for classes
+    drawn uniformly)."""
+    generator = model.generator
+
+    def from_noise(noise, labels=None):
+        return _images(generator(model.with_label(noise, labels), training=False))
+
+    def sample(num_samples, seed, label=None):
+        noise = model.latent_noise(num_samples, seed)
+        if model.num_classes:
+            drawn = model.draw_labels(num_samples, seed)
+            labels = tf.where(label >= 0, tf.fill([num_samples], label), drawn)
+            noise = model.with_label(noise, labels)
+        return _images(generator(noise, training=False))
+
+    noise_spec = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="noise")]
+    scalars = [
+        tf.TensorSpec([], tf.int32, name="num_samples"),
+        tf.TensorSpec([], tf.int32, name="seed"),
+    ]
     return [
-        Endpoint("serving_default", translate, spec, warmup),
-        Endpoint("translate", translate, spec, warmup),
+        Endpoint(
+            "serving_default",
+            from_noise,
+            *_with_labels(
+                model, noise_spec, {"noise": np.zeros((1, model.latent_dim), "float32")}
+            ),
+        ),
+        Endpoint(
+            "sample",
+            sample,
+            *_with_labels(
+                model,
+                scalars,
+                {"num_samples": np.array(1, np.int32), "seed": np.array(0, np.int32)},
+                scalar=True,
+            ),
+        ),
+    ]
+
+
+def translation_endpoints(model) -> list[Endpoint]:
+    """Pix2Pix: ``serving_default`` and ``translate``, images (and labels,
+    if conditional) -> images."""
+
+    def translate(images, labels=None):
+        return _images(
+            model.generator(model.label_maps(images, labels), training=False)
+        )
+
+    specs, warmup = _with_labels(
+        model, [_image_spec(model, "images")], {"images": _image_warmup(model)}
+    )
+    return [
+        Endpoint("serving_default", translate, specs, warmup),
+        Endpoint("translate", translate, specs, warmup),
     ]
 
 
 def autoencoder_endpoints(model) -> list[Endpoint]:
     """The Beta-VAE: the generator's signatures (``serving_default`` from
     noise, ``sample``), plus ``decode`` (latent -> images) and
-    ``reconstruct`` (images -> images through the posterior mean)."""
+    ``reconstruct`` (images -> images through the posterior mean); with
+    ``label`` inputs when conditional."""
 
-    def decode(latent):
-        return {"images": tf.cast(model.decoder(latent, training=False), tf.float32)}
+    def decode(latent, labels=None):
+        return _images(model.decode(latent, labels))
 
-    def reconstruct(images):
-        mean, _ = model.encoder(images, training=False)
-        return {"images": tf.cast(model.decoder(mean, training=False), tf.float32)}
+    def reconstruct(images, labels=None):
+        mean, _ = model.encode(images, labels)
+        return _images(model.decode(mean, labels))
 
+    latent_spec = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")]
     return [
         *latent_image_endpoints(model),
         Endpoint(
             "decode",
             decode,
-            [tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")],
-            {"latent": np.zeros((1, model.latent_dim), np.float32)},
+            *_with_labels(
+                model,
+                latent_spec,
+                {"latent": np.zeros((1, model.latent_dim), np.float32)},
+            ),
         ),
         Endpoint(
             "reconstruct",
             reconstruct,
-            [_image_spec(model, "images")],
-            {"images": _image_warmup(model)},
+            *_with_labels(
+                model, [_image_spec(model, "images")], {"images": _image_warmup(model)}
+            ),
         ),
     ]
 

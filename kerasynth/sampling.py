@@ -48,7 +48,8 @@ def sample_run(run_dir, num_samples, seed=None, conditions=None):
     sources = None
     if getattr(model, "needs_sources", False):
         source = runs.read_config(run_dir)["data"]["source"]
-        sources = load_images(source, model.image_size, model.channels).images
+        data = load_images(source, model.image_size, model.channels)
+        sources = (data.images, data.labels) if model.uses_labels else data.images
     return training.sample_images(model, num_samples, seed, conditions, sources)
 
 

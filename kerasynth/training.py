@@ -117,13 +117,24 @@ def _image_model_and_input(config, batch_size, seed, data):
     kwargs = dict(config.model_kwargs)
     if config.target is not None:
         kwargs["pairing"] = None  # the pairs are given: nothing to degrade
-    model = registry.get_model(config.model, **kwargs)
     if not isinstance(data, ImageData):
+        # The data is read at the model's image size, before the model is
+        # built: a conditional model needs its classes.
+        sizes = {**registry.model_arguments(registry.get_model_class(config.model)),
+                 **kwargs}  # fmt: skip
         data = load_images(
             config.data if data is None else data,
-            image_size=model.image_size,
-            channels=model.channels,
+            image_size=sizes["image_size"],
+            channels=sizes["channels"],
         )
+    if config.conditional:
+        if data.labels is None:
+            raise ValueError(
+                f"--conditional needs labels, and {data.source} has none: put "
+                "each class's images in its own sub-folder (yes/, no/)."
+            )
+        kwargs.update(num_classes=len(data.class_names), class_names=data.class_names)
+    model = registry.get_model(config.model, **kwargs)
     steps = len(data) // batch_size
     description = {
         "source": config.data,
@@ -139,9 +150,7 @@ def _image_model_and_input(config, batch_size, seed, data):
         description["target"] = config.target
         inputs = _Input(dataset, None, steps * batch_size, description, sources)
         return model, inputs, None
-    dataset = make_dataset(
-        data, batch_size, seed=seed, with_labels=getattr(model, "uses_labels", False)
-    )
+    dataset = make_dataset(data, batch_size, seed=seed, with_labels=model.uses_labels)
     return model, _Input(dataset, None, steps * batch_size, description), None
 
 
@@ -150,6 +159,7 @@ def _pairs(model, config, data, batch_size, seed):
     from kerasynth.data.images import load_images
     from kerasynth.data.pairs import make_pair_dataset, pair_by_key
 
+    labels = data.labels if model.uses_labels else None
     if config.target is None:
         dataset = make_pair_dataset(
             data.images,
@@ -157,8 +167,11 @@ def _pairs(model, config, data, batch_size, seed):
             seed=seed,
             pairing=model.pairing,
             strength=model.pairing_strength,
+            labels=labels,
         )
-        return dataset, data.images
+        return dataset, data.images if labels is None else (data.images, labels)
+    if labels is not None:
+        raise ValueError("--conditional Pix2Pix learns from one source (--pairing).")
     targets = load_images(
         config.target, image_size=model.image_size, channels=model.channels
     )

@@ -127,31 +127,40 @@ def make_pair_dataset(
     sources: np.ndarray | None = None,
     pairing: str = "noise",
     strength: float | None = None,
+    labels: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``(source, target)`` pairs, shuffled each epoch.
 
     Without `sources`, each batch's sources are degraded from its targets by
-    `pairing` with fresh randomness every epoch (seeded by `seed`).
+    `pairing` with fresh randomness every epoch (seeded by `seed`). With
+    `labels` (a conditional model), batches are ``((source, labels), target)``.
     """
     if batch_size > len(targets):
         raise ValueError(
             f"batch_size ({batch_size}) is larger than the number of image "
             f"pairs ({len(targets)}). Received: batch_size={batch_size}"
         )
+    degrading = sources is None
+    if degrading:
+        strength = check_pairing(pairing, strength)
+    conditional = labels is not None
     targets = tf.constant(targets, tf.float32)
-    if sources is not None:
-        dataset = tf.data.Dataset.from_tensor_slices((tf.constant(sources), targets))
-        dataset = dataset.shuffle(len(targets), seed=seed)
-        dataset = dataset.batch(batch_size, drop_remainder=True)
-        return dataset.prefetch(tf.data.AUTOTUNE)
-    strength = check_pairing(pairing, strength)
-    dataset = tf.data.Dataset.from_tensor_slices(targets).shuffle(
-        len(targets), seed=seed
+    sources = targets if degrading else tf.constant(sources, tf.float32)
+    labels = tf.zeros(len(targets), tf.int32) if labels is None else labels
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (sources, tf.constant(labels, tf.int32), targets)
     )
+    dataset = dataset.shuffle(len(targets), seed=seed)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+    def to_pair(batch, pair_seed):
+        source, batch_labels, target = batch
+        if degrading:
+            source = degrade(target, pairing, strength, pair_seed)
+        return ((source, batch_labels), target) if conditional else (source, target)
+
     dataset = tf.data.Dataset.zip(dataset, seeds).map(
-        lambda clean, pair_seed: (degrade(clean, pairing, strength, pair_seed), clean),
-        num_parallel_calls=tf.data.AUTOTUNE,
+        to_pair, num_parallel_calls=tf.data.AUTOTUNE
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

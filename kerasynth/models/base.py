@@ -68,10 +68,93 @@ class GenerativeModel(keras.Model):
 
 
 class ImageGenerativeModel(GenerativeModel):
-    """A model whose `generator` maps a latent vector to images in [-1, 1]."""
+    """A model whose `generator` maps a latent vector to images in [-1, 1].
+
+    With ``num_classes > 0`` it is class-conditional: a one-hot label is
+    concatenated to the generator's latent input (and, as constant maps, to
+    the images a discriminator or encoder reads), and `generate` takes
+    ``conditions={"label": name}``. Subclasses set `num_classes` and
+    `class_names` from their constructor.
+    """
 
     image_size: int
     channels: int
+    num_classes: int = 0
+    class_names: list[str] | None = None
+
+    @property
+    def uses_labels(self) -> bool:
+        """Whether training batches must carry labels."""
+        return self.num_classes > 0
+
+    def check_classes(self, num_classes, class_names):
+        """Validates and stores the class arguments of a constructor."""
+        if num_classes < 0 or num_classes == 1:
+            raise ValueError(
+                "num_classes must be 0 (unconditional) or at least 2. "
+                f"Received: num_classes={num_classes}"
+            )
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(
+                f"class_names must name the {num_classes} classes. "
+                f"Received: class_names={class_names}"
+            )
+        self.num_classes = num_classes
+        self.class_names = (
+            list(class_names)
+            if class_names is not None
+            else [str(i) for i in range(num_classes)] or None
+        )
+
+    def label_index(self, conditions) -> int | None:
+        """``{"label": name}`` -> the class index (`None` without conditions)."""
+        if conditions is None:
+            return None
+        if not self.num_classes:
+            raise ValueError(
+                f"{type(self).__name__} is unconditional (train it with "
+                f"--conditional). Received: conditions={conditions!r}"
+            )
+        if set(conditions) != {"label"}:
+            raise ValueError(
+                "Image models take one condition, label=NAME. "
+                f"Received: conditions={conditions!r}"
+            )
+        value = str(conditions["label"])
+        if value not in self.class_names:
+            raise ValueError(
+                f"Unknown label {value!r}. The classes are {self.class_names}"
+            )
+        return self.class_names.index(value)
+
+    def draw_labels(self, num_samples, seed=None, label=None):
+        """Labels for generation: all `label`, or uniform over the classes
+        (from the seed's second stream, so the noise is unchanged)."""
+        if label is not None:
+            return tf.fill([num_samples], tf.cast(label, tf.int32))
+        if seed is None:
+            pair = tf.cast(self.seed_generator.next(), tf.int32)
+        else:
+            pair = tf.stack([tf.cast(seed, tf.int32), 1])
+        return tf.random.stateless_uniform(
+            [num_samples], pair, 0, self.num_classes, dtype=tf.int32
+        )
+
+    def with_label(self, latent, labels):
+        """The generator input: `latent`, and the one-hot label if any."""
+        if not self.num_classes:
+            return latent
+        one_hot = tf.one_hot(labels, self.num_classes, dtype=latent.dtype)
+        return tf.concat([latent, one_hot], axis=-1)
+
+    def label_maps(self, images, labels):
+        """`images` with one constant channel per class appended."""
+        if not self.num_classes:
+            return images
+        one_hot = tf.one_hot(labels, self.num_classes, dtype=images.dtype)
+        size = tf.shape(images)[1:3]
+        maps = tf.tile(one_hot[:, None, None, :], [1, size[0], size[1], 1])
+        return tf.concat([images, maps], axis=-1)
 
     def generate(self, num_samples, seed=None, conditions=None, batch_size=256):
         """Returns ``[num_samples, H, W, C]`` float32 images in [-1, 1].
@@ -79,19 +162,18 @@ class ImageGenerativeModel(GenerativeModel):
         Args:
             num_samples: how many images.
             seed: an int for repeatable images, `None` for fresh ones.
-            conditions: unconditional models accept only `None`.
+            conditions: ``{"label": name}`` for a class-conditional model
+                (without it, classes are drawn uniformly); `None` otherwise.
             batch_size: images per generator call (bounds memory).
         """
-        if conditions is not None:
-            raise ValueError(
-                f"{type(self).__name__} is unconditional. "
-                f"Received: conditions={conditions!r}"
-            )
+        label = self.label_index(conditions)
         if num_samples < 1:
             raise ValueError(f"num_samples must be >= 1. Received: {num_samples}")
-        noise = self.latent_noise(num_samples, seed)
+        inputs = self.latent_noise(num_samples, seed)
+        if self.num_classes:
+            inputs = self.with_label(inputs, self.draw_labels(num_samples, seed, label))
         images = [
-            self.generator(noise[start : start + batch_size], training=False)
+            self.generator(inputs[start : start + batch_size], training=False)
             for start in range(0, num_samples, batch_size)
         ]
         return keras.ops.convert_to_numpy(keras.ops.concatenate(images, axis=0))

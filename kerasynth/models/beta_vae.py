@@ -82,6 +82,10 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
         kl_warmup_steps: steps over which the KL weight grows from 0 to
             `beta` (0: no warm-up).
         filters: width of the encoder's first convolution.
+        num_classes: 0, or the number of classes of a conditional VAE (Sohn
+            et al. 2015): the label's one-hot enters the encoder as constant
+            image channels and the decoder beside the latent code.
+        class_names: the classes' names, for ``conditions={"label": ...}``.
         seed: seed of the model's `keras.random.SeedGenerator`.
 
     Example:
@@ -105,10 +109,13 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
         beta=1.0,
         kl_warmup_steps=0,
         filters=32,
+        num_classes=0,
+        class_names=None,
         seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.check_classes(num_classes, class_names)
         if image_size < 16 or image_size % 16:
             raise ValueError(
                 "BetaVAE image_size must be a multiple of 16. "
@@ -126,10 +133,14 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
         self.filters = filters
         self.seed = seed
         self.encoder = build_encoder(
-            image_size, channels, latent_dim, filters, self.dtype_policy
+            image_size, channels + num_classes, latent_dim, filters, self.dtype_policy
         )
         self.decoder = build_decoder(
-            image_size, channels, latent_dim, filters, self.dtype_policy
+            image_size,
+            channels,
+            latent_dim + num_classes,
+            filters,
+            self.dtype_policy,
         )
         self.generator = self.decoder  # what generate() and the tools use
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -152,26 +163,26 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
         progress = tf.cast(self.optimizer.iterations, tf.float32) / self.kl_warmup_steps
         return self.beta * tf.minimum(progress, 1.0)
 
-    def encode(self, images, training=False):
-        """Images -> the posterior's ``(mean, log_var)``."""
-        return self.encoder(images, training=training)
+    def encode(self, images, labels=None, training=False):
+        """Images (and their labels, if conditional) -> ``(mean, log_var)``."""
+        return self.encoder(self.label_maps(images, labels), training=training)
 
-    def decode(self, latent, training=False):
-        """Latent codes -> images in [-1, 1]."""
-        return self.decoder(latent, training=training)
+    def decode(self, latent, labels=None, training=False):
+        """Latent codes (and labels, if conditional) -> images in [-1, 1]."""
+        return self.decoder(self.with_label(latent, labels), training=training)
 
-    def reconstruct(self, images):
+    def reconstruct(self, images, labels=None):
         """Encodes and decodes the posterior mean (as a NumPy array)."""
-        mean, _ = self.encode(images)
-        return keras.ops.convert_to_numpy(self.decode(mean))
+        mean, _ = self.encode(images, labels)
+        return keras.ops.convert_to_numpy(self.decode(mean, labels))
 
     def train_step(self, data):
-        images = data[0] if isinstance(data, tuple) else data
+        images, labels = data if isinstance(data, tuple) else (data, None)
         with tf.GradientTape() as tape:
-            mean, log_var = self.encoder(images, training=True)
+            mean, log_var = self.encode(images, labels, training=True)
             epsilon = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
             latent = mean + tf.exp(0.5 * log_var) * epsilon
-            decoded = self.decoder(latent, training=True)
+            decoded = self.decode(latent, labels, training=True)
             error = tf.square(tf.cast(images, tf.float32) - decoded)
             reconstruction = tf.reduce_mean(tf.reduce_sum(error, axis=[1, 2, 3]))
             kl = losses.gaussian_kl(mean, log_var)
@@ -185,8 +196,11 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
         return {m.name: m.result() for m in self.metrics}
 
     def call(self, images, training=False):
-        mean, _ = self.encoder(images, training=training)
-        return self.decoder(mean, training=training)
+        # Keras' symbolic calls pass images only: a conditional model's
+        # callers use `encode`/`decode` with labels.
+        labels = tf.zeros(tf.shape(images)[:1], tf.int32) if self.num_classes else None
+        mean, _ = self.encode(images, labels, training=training)
+        return self.decode(mean, labels, training=training)
 
     def get_config(self):
         return {
@@ -197,5 +211,7 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
             "beta": self.beta,
             "kl_warmup_steps": self.kl_warmup_steps,
             "filters": self.filters,
+            "num_classes": self.num_classes,
+            "class_names": self.class_names if self.num_classes else None,
             "seed": self.seed,
         }

@@ -151,6 +151,11 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
         latent_dim: size of the noise vector.
         generator_filters: width of the generator's last hidden block.
         discriminator_filters: width of the discriminator's first block.
+        num_classes: 0 for an unconditional model; otherwise the number of
+            classes a one-hot label conditions both networks on (a
+            conditional GAN, Mirza and Osindero 2014).
+        class_names: the classes' names (``["no", "yes"]``), for
+            ``conditions={"label": "yes"}``.
         seed: seed of the model's `keras.random.SeedGenerator` (training
             noise); `None` derives it from Keras' global seed.
 
@@ -173,10 +178,13 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
         latent_dim=100,
         generator_filters=64,
         discriminator_filters=64,
+        num_classes=0,
+        class_names=None,
         seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.check_classes(num_classes, class_names)
         if image_size not in SUPPORTED_IMAGE_SIZES:
             raise ValueError(
                 "DCGAN image_size must be one of "
@@ -203,10 +211,14 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
         # The networks follow this model's dtype policy (which `load_model`
         # restores from the config), not whatever the global policy is now.
         self.generator = build_generator(
-            latent_dim, image_size, channels, generator_filters, self.dtype_policy
+            latent_dim + num_classes,
+            image_size,
+            channels,
+            generator_filters,
+            self.dtype_policy,
         )
         self.discriminator = build_discriminator(
-            image_size, channels, discriminator_filters, self.dtype_policy
+            image_size, channels + num_classes, discriminator_filters, self.dtype_policy
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -228,16 +240,20 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
         ]
 
     def train_step(self, data):
-        # Labels, when the dataset carries them, are not used by DCGAN.
-        real_images = data[0] if isinstance(data, tuple) else data
+        # Labels condition a class-conditional model; fakes get the batch's.
+        real_images, labels = data if isinstance(data, tuple) else (data, None)
         batch_size = tf.shape(real_images)[0]
 
         # Discriminator: real images -> 1, generated images -> 0.
-        noise = self.latent_noise(batch_size)
+        noise = self.with_label(self.latent_noise(batch_size), labels)
         with tf.GradientTape() as tape:
             fake_images = self.generator(noise, training=True)
-            real_probs = self.discriminator(real_images, training=True)
-            fake_probs = self.discriminator(fake_images, training=True)
+            real_probs = self.discriminator(
+                self.label_maps(real_images, labels), training=True
+            )
+            fake_probs = self.discriminator(
+                self.label_maps(fake_images, labels), training=True
+            )
             d_loss = losses.gan_discriminator_loss(real_probs, fake_probs)
             scaled = self.discriminator_optimizer.scale_loss(
                 losses.scale_for_replicas(d_loss)
@@ -247,10 +263,11 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
         self.discriminator_optimizer.apply(grads, variables)
 
         # Generator: fresh noise, pushed towards "real" by the discriminator.
-        noise = self.latent_noise(batch_size)
+        noise = self.with_label(self.latent_noise(batch_size), labels)
         with tf.GradientTape() as tape:
+            fake_images = self.generator(noise, training=True)
             fake_probs_g = self.discriminator(
-                self.generator(noise, training=True), training=True
+                self.label_maps(fake_images, labels), training=True
             )
             g_loss = losses.gan_generator_loss(fake_probs_g)
             scaled = self.generator_optimizer.scale_loss(
@@ -277,5 +294,7 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
             "latent_dim": self.latent_dim,
             "generator_filters": self.generator_filters,
             "discriminator_filters": self.discriminator_filters,
+            "num_classes": self.num_classes,
+            "class_names": self.class_names if self.num_classes else None,
             "seed": self.seed,
         }

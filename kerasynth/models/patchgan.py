@@ -10,15 +10,25 @@ import keras
 from keras import layers
 
 
-def build_patchgan(image_size, channels, filters=64, dtype=None, name="discriminator"):
+def build_patchgan(
+    image_size,
+    channels,
+    filters=64,
+    dtype=None,
+    name="discriminator",
+    extra_channels=0,
+):
     """(input, target) images -> a map of patch probabilities.
 
     Conv 4x4/2 with bias: 64 (LeakyReLU 0.2), 128 and 256 (BatchNorm,
     LeakyReLU 0.2), then a 1-channel 4x4 convolution (stride 1, padding 1)
     and a float32 sigmoid. At 64x64 with 3 channels: 666,817 trainable
-    parameters and a 7x7 patch map, the study's figures.
+    parameters and a 7x7 patch map, the study's figures. `extra_channels`
+    widens the source (a conditional model's label maps).
     """
-    source = keras.Input((image_size, image_size, channels), name="source")
+    source = keras.Input(
+        (image_size, image_size, channels + extra_channels), name="source"
+    )
     target = keras.Input((image_size, image_size, channels), name="target")
     x = layers.Concatenate(dtype=dtype)([source, target])  # (bs, 64, 64, 2C)
     for block, width in enumerate((filters, filters * 2, filters * 4)):

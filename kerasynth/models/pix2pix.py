@@ -45,6 +45,9 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
             when the model learns from given (source, target) pairs.
         pairing_strength: its strength (`None`: the pairing's default).
         filters: width of the first convolution of both networks.
+        num_classes: 0, or the number of classes whose one-hot label enters
+            both networks as constant image channels beside the source.
+        class_names: the classes' names, for ``conditions={"label": ...}``.
         seed: seed of the model's `keras.random.SeedGenerator`.
     """
 
@@ -59,10 +62,13 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
         pairing="noise",
         pairing_strength=None,
         filters=64,
+        num_classes=0,
+        class_names=None,
         seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.check_classes(num_classes, class_names)
         if image_size < 8 or image_size % 8:
             raise ValueError(
                 "Pix2Pix image_size must be a multiple of 8. "
@@ -80,9 +86,11 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
         self.filters = filters
         self.seed = seed
         self.latent_dim = 0  # no latent: the source image is the input
-        self.generator = build_unet(image_size, channels, filters, self.dtype_policy)
+        self.generator = build_unet(
+            image_size, channels, filters, self.dtype_policy, extra_channels=num_classes
+        )
         self.discriminator = build_patchgan(
-            image_size, channels, filters, self.dtype_policy
+            image_size, channels, filters, self.dtype_policy, extra_channels=num_classes
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -99,6 +107,9 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
 
     def train_step(self, data):
         source, target = data[0], data[1]
+        # A conditional model's batches are ((source, labels), target).
+        if isinstance(source, tuple):
+            source = self.label_maps(*source)
 
         # Discriminator: (source, target) is real, (source, translation) fake.
         with tf.GradientTape() as tape:
@@ -129,10 +140,14 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
         self.l1_tracker.update_state(l1)
         return {m.name: m.result() for m in self.metrics}
 
-    def translate(self, images, batch_size=256):
-        """Source images in [-1, 1] -> translated images (NumPy, float32)."""
+    def translate(self, images, labels=None, batch_size=256):
+        """Source images in [-1, 1] (and their labels, if conditional) ->
+        translated images (NumPy, float32)."""
+        if self.num_classes and labels is None:
+            raise ValueError("A conditional Pix2Pix translates with labels.")
+        inputs = self.label_maps(tf.constant(images, tf.float32), labels)
         outputs = [
-            self.generator(images[start : start + batch_size], training=False)
+            self.generator(inputs[start : start + batch_size], training=False)
             for start in range(0, len(images), batch_size)
         ]
         return keras.ops.convert_to_numpy(keras.ops.concatenate(outputs, axis=0))
@@ -154,12 +169,13 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
                 degradation; `None` draws from the model's seed generator.
             conditions: accepted only as `None`.
             sources: the real images to draw from, ``[N, H, W, C]`` in
-                [-1, 1]; ``kerasynth sample`` passes the run's training
-                data. These outputs reconstruct real images: check them for
-                memorization before sharing.
+                [-1, 1], or for a conditional model ``(images, labels)``;
+                ``kerasynth sample`` passes the run's training data. These
+                outputs reconstruct real images: check them for memorization
+                before sharing.
         """
-        if conditions is not None:
-            raise ValueError(f"Pix2Pix is unconditional. Received: {conditions=}")
+        images, labels = sources if isinstance(sources, tuple) else (sources, None)
+        label = self.label_index(conditions)
         if sources is None:
             raise ValueError(
                 "Pix2Pix translates images: pass sources (real images to "
@@ -172,13 +188,23 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
         pick_seed, degrade_seed = tf.unstack(
             tf.random.experimental.stateless_split(pair, 2)
         )
-        picks = tf.random.stateless_uniform(
-            [num_samples], pick_seed, 0, len(sources), dtype=tf.int32
+        pool = np.arange(len(images))
+        if label is not None:
+            # A conditional model translates real images of the asked class.
+            pool = pool[np.asarray(labels) == label]
+        picks = tf.gather(
+            pool,
+            tf.random.stateless_uniform(
+                [num_samples], pick_seed, 0, len(pool), dtype=tf.int32
+            ),
         )
-        chosen = tf.gather(tf.constant(np.asarray(sources, np.float32)), picks)
-        return self.translate(self.degrade(chosen, degrade_seed))
+        chosen = tf.gather(tf.constant(np.asarray(images, np.float32)), picks)
+        chosen_labels = None if labels is None else tf.gather(labels, picks)
+        return self.translate(self.degrade(chosen, degrade_seed), chosen_labels)
 
     def call(self, images, training=False):
+        if self.num_classes:  # Keras' symbolic calls pass images only
+            images = self.label_maps(images, tf.zeros(tf.shape(images)[:1], tf.int32))
         return self.generator(images, training=training)
 
     def get_config(self):
@@ -190,5 +216,7 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
             "pairing": self.pairing,
             "pairing_strength": self.pairing_strength,
             "filters": self.filters,
+            "num_classes": self.num_classes,
+            "class_names": self.class_names if self.num_classes else None,
             "seed": self.seed,
         }

@@ -12,7 +12,9 @@ import keras
 from keras import layers
 
 
-def build_unet(image_size, channels, filters=64, dtype=None, name="generator"):
+def build_unet(
+    image_size, channels, filters=64, dtype=None, name="generator", extra_channels=0
+):
     """Images in [-1, 1] -> images in [-1, 1], same shape.
 
     At 64x64 with 3 channels and ``filters=64``: 1,318,659 trainable
@@ -24,6 +26,8 @@ def build_unet(image_size, channels, filters=64, dtype=None, name="generator"):
         filters: width of the first convolution (then 2x and 4x).
         dtype: the layers' dtype policy (`None`: Keras' global policy).
         name: the model's name.
+        extra_channels: input channels beyond the image's (a conditional
+            model's label maps).
     """
 
     def down(x, width, norm):
@@ -37,7 +41,9 @@ def build_unet(image_size, channels, filters=64, dtype=None, name="generator"):
         x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype)(x)
         return layers.ReLU(dtype=dtype)(x)
 
-    inputs = keras.Input((image_size, image_size, channels), name="images")
+    inputs = keras.Input(
+        (image_size, image_size, channels + extra_channels), name="images"
+    )
     skip1 = down(inputs, filters, norm=False)  # (bs, 32, 32, 64)
     skip2 = down(skip1, filters * 2, norm=True)  # (bs, 16, 16, 128)
     x = down(skip2, filters * 4, norm=True)  # (bs, 8, 8, 256)
