@@ -21,7 +21,7 @@ import click
 
 from kerasynth import config as config_module
 
-USER_ERRORS = (ValueError, OSError, KeyError)
+USER_ERRORS = (ValueError, OSError)
 
 
 def _import_tensorflow_quietly() -> None:
@@ -57,7 +57,7 @@ class _Group(click.Group):
         except USER_ERRORS as error:
             if os.environ.get("KERASYNTH_DEBUG"):
                 raise
-            message = error.args[0] if isinstance(error, KeyError) else error
+            message = " ".join(str(error).split())  # one line, always
             click.echo(f"Error: {message}", err=True)
             ctx.exit(2)
 
