@@ -156,6 +156,12 @@ def list_models():
 )
 @click.option("--output", help="Run directory. Default: runs/<model>-<timestamp>.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --output.")
+@click.option(
+    "--holdout-fraction",
+    type=float,
+    default=config_module.default("holdout_fraction"),
+    help="A seeded share of the data the model never sees, for evaluate.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(**options):
     """Train a model and write its run directory."""
@@ -182,6 +188,7 @@ def train(**options):
         numerical=_split(options["numerical"]),
         metadata=options["metadata"],
         dropna=options["dropna"],
+        holdout_fraction=options["holdout_fraction"],
         output=options["output"],
         epochs=options["epochs"],
         batch_size=options["batch_size"],
@@ -226,6 +233,46 @@ def sample(run_dir, num, output, seed, conditions, overwrite):
     samples = sampling.sample_run(run_dir, num, seed=seed, conditions=given)
     path = sampling.save_samples(samples, output, overwrite=overwrite)
     click.echo(f"Wrote {num} samples to {path}")
+
+
+@main.command()
+@click.option("--run", "run_dir", help="A run directory to evaluate.")
+@click.option("--synthetic", help="Or: a synthetic CSV/Parquet table or image folder.")
+@click.option(
+    "--data",
+    help="Real data. Default with --run: the run's training source; with "
+    "--synthetic it is required (or the embedded default).",
+)
+@click.option("--holdout", help="Real data the generator never saw.")
+@click.option(
+    "--holdout-fraction", type=float, help="Or: a seeded share of --data to hold out."
+)
+@click.option("--target", help="Tables: the column to predict for utility.")
+@click.option("--num", type=click.IntRange(min=1), help="Synthetic samples to draw.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Metric seed.")
+@click.option("--output", required=True, help="The report folder.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output.")
+def evaluate(run_dir, synthetic, data, holdout, holdout_fraction, target, num, seed,
+             output, overwrite):  # fmt: skip
+    """Judge synthetic data: fidelity, privacy, utility; write a report."""
+    _import_tensorflow_quietly()
+    from kerasynth import atomic, evaluation
+
+    if (run_dir is None) == (synthetic is None):
+        raise click.UsageError("Give exactly one of --run and --synthetic.")
+    atomic.check_output(Path(output), overwrite)
+    if run_dir is not None:
+        result = evaluation.evaluate_run(
+            run_dir, data=data, holdout=holdout, holdout_fraction=holdout_fraction,
+            target=target, num_samples=num, seed=seed,
+        )  # fmt: skip
+    else:
+        result = evaluation.evaluate_synthetic(
+            synthetic, data=data, holdout=holdout, holdout_fraction=holdout_fraction,
+            target=target, seed=seed,
+        )  # fmt: skip
+    path = result.write(output, overwrite=overwrite)
+    click.echo(f"{result.summary()} -> {path / 'report.html'}")
 
 
 @main.command()

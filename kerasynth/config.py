@@ -46,6 +46,9 @@ class TrainConfig:
         metadata: a JSON file of column kinds for tables.
         dropna: drop table rows with missing values (the study did);
             otherwise missing values are modelled.
+        holdout_fraction: a seeded share of the rows or images the model
+            never sees, for ``kerasynth evaluate --run`` to judge privacy and
+            utility against (0: train on everything).
         model_kwargs: constructor arguments of the model.
         verbose: Keras' ``fit`` verbosity (``"auto"``, 0, 1 or 2).
     """
@@ -67,6 +70,7 @@ class TrainConfig:
     numerical: list[str] | None = None
     metadata: str | None = None
     dropna: bool = False
+    holdout_fraction: float = 0.0
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     verbose: int | str = "auto"
 

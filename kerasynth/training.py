@@ -127,6 +127,10 @@ def _image_model_and_input(config, batch_size, seed, data):
             image_size=sizes["image_size"],
             channels=sizes["channels"],
         )
+    if config.holdout_fraction:
+        from kerasynth.data.splits import holdout_mask
+
+        data = data.subset(~holdout_mask(len(data), config.holdout_fraction, seed))
     if config.conditional:
         if data.labels is None:
             raise ValueError(
@@ -144,6 +148,7 @@ def _image_model_and_input(config, batch_size, seed, data):
         "shape": list(data.images.shape[1:]),
         "class_names": data.class_names,
         "duplicate_groups": len(data.duplicates),
+        "holdout_fraction": config.holdout_fraction,
     }
     if getattr(model, "needs_sources", False):
         dataset, sources = _pairs(model, config, data, batch_size, seed)
@@ -183,6 +188,7 @@ def _pairs(model, config, data, batch_size, seed):
 def _table_model_and_input(config, batch_size, seed, data):
     from kerasynth.data.pipeline import make_row_dataset
     from kerasynth.data.sampler import ConditionalSampler
+    from kerasynth.data.splits import holdout_mask
     from kerasynth.data.tables import load_table
     from kerasynth.data.transformer import TableTransformer
 
@@ -192,6 +198,11 @@ def _table_model_and_input(config, batch_size, seed, data):
         columns=config.columns,
         dropna=config.dropna,
     )
+    if config.holdout_fraction:
+        held = holdout_mask(len(table), config.holdout_fraction, seed)
+        table = dataclasses.replace(
+            table, frame=table.frame[~held].reset_index(drop=True)
+        )
     transformer = TableTransformer(
         encoding=model_class.encoding,
         categorical=config.categorical,
@@ -222,6 +233,7 @@ def _table_model_and_input(config, batch_size, seed, data):
         "columns": list(table.frame.columns),
         "dropped_columns": table.dropped,
         "dropna": config.dropna,
+        "holdout_fraction": config.holdout_fraction,
     }
     return model, _Input(dataset, steps, steps * batch_size, description), transformer
 

@@ -96,6 +96,20 @@ class ImageData:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
+    def subset(self, mask: np.ndarray) -> "ImageData":
+        """The images (and labels, keys) where `mask` is true; the same
+        source, a new fingerprint."""
+        images = np.ascontiguousarray(self.images[mask])
+        labels = None if self.labels is None else self.labels[mask]
+        keys = None if self.keys is None else list(np.asarray(self.keys)[mask])
+        return dataclasses.replace(
+            self,
+            images=images,
+            labels=labels,
+            keys=keys,
+            fingerprint=compute_fingerprint(images, labels, self.class_names),
+        )
+
 
 def load_images(
     source: str | os.PathLike | None, image_size: int = 64, channels: int = 1

@@ -82,6 +82,13 @@ class TableData:
     def __len__(self) -> int:
         return len(self.frame)
 
+    def subset(self, mask) -> "TableData":
+        """The rows where `mask` is true (index reset); a new fingerprint."""
+        frame = self.frame[mask].reset_index(drop=True)
+        return dataclasses.replace(
+            self, frame=frame, fingerprint=compute_fingerprint(frame)
+        )
+
 
 def load_table(
     source: str | os.PathLike | pd.DataFrame | None,

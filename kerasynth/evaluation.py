@@ -1,0 +1,537 @@
+"""Evaluate synthetic data against real data: fidelity, privacy, utility.
+
+`evaluate_table` and `evaluate_images` compute every metric of
+`kerasynth.metrics` on a real and a synthetic set and lay out the report
+(`kerasynth.report`); `evaluate_run` and `evaluate_synthetic` find those sets
+for ``kerasynth evaluate --run DIR`` and ``--synthetic PATH``. Every figure
+is stored with its protocol (sample counts, feature space, seed) in
+``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kerasynth import report
+
+logger = logging.getLogger("kerasynth")
+
+# Privacy verdict thresholds (documented in the report).
+MIA_AUC_WARN = 0.6
+CLOSER_TO_TRAIN_WARN = 0.6
+IMAGE_COPY_THRESHOLD = 0.95
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """Metrics (JSON-ready), the report page and its figures."""
+
+    metrics: dict[str, Any]
+    page: str
+    figures: dict[str, bytes]
+
+    def write(self, output, overwrite: bool = False) -> Path:
+        return report.write_report(
+            output, self.metrics, self.page, self.figures, overwrite=overwrite
+        )
+
+    def summary(self) -> str:
+        """One line for the CLI."""
+        parts = [f"{k} {v}" for k, v in self.metrics.get("headline", {}).items()]
+        return "; ".join(parts)
+
+
+def _jsonable(value):
+    if isinstance(value, pd.DataFrame):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _level(ok: bool, warn: bool = False) -> str:
+    return "ok" if ok else ("warn" if warn else "bad")
+
+
+# === Tables ===
+
+
+def evaluate_table(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    holdout: pd.DataFrame | None = None,
+    target: str | None = None,
+    transformer=None,
+    seed: int = 0,
+    title: str = "Synthetic table report",
+    protocol: dict[str, Any] | None = None,
+) -> Evaluation:
+    """Every table metric, the figures and the page.
+
+    Args:
+        real: the real rows the generator learned from (its training rows).
+        synthetic: synthetic rows with (a subset of) the same columns; the
+            real tables are restricted to the synthetic table's columns.
+        holdout: real rows the generator never saw (privacy and utility need
+            them; without them those sections are left out and say why).
+        target: a column to predict for train-synthetic-test-real utility.
+        transformer: the run's `TableTransformer` (privacy distances are
+            taken in its normalised space), or `None`.
+        seed: seeds every sampled metric.
+        title: the page title.
+        protocol: facts about the sets, stored with the metrics.
+    """
+    from kerasynth.metrics import privacy, table, utility
+
+    missing = [c for c in synthetic.columns if c not in real.columns]
+    if missing:
+        raise ValueError(f"Synthetic columns {missing} are not in the real table.")
+    columns = list(synthetic.columns)
+    real = real[columns]
+    holdout = None if holdout is None else holdout[columns]
+    quality = table.quality_score(real, synthetic)
+    metrics: dict[str, Any] = {
+        "protocol": {
+            "real_rows": len(real),
+            "synthetic_rows": len(synthetic),
+            "holdout_rows": None if holdout is None else len(holdout),
+            "columns": columns,
+            "seed": seed,
+            **(protocol or {}),
+        },
+        "quality": quality,
+        "table_one": table.table_one(real, synthetic),
+        "ks": table.ks_tests(real, synthetic),
+        "categorical": table.categorical_tests(real, synthetic),
+        "correlations": table.correlations(real, synthetic),
+        "detection_auc": table.detection_auc(real, synthetic, seed=seed),
+    }
+    mean_ks = table.mean_ks(real, synthetic) if table.numeric_columns(real) else None
+    metrics["mean_ks"] = mean_ks
+    summary = [
+        {"label": "Quality score", "value": quality["overall"],
+         "note": "SDMetrics-style, 1 is best",
+         "level": _level(quality["overall"] >= 0.8, quality["overall"] >= 0.6)},
+        {"label": "Detection AUC", "value": metrics["detection_auc"],
+         "note": "real vs synthetic classifier, 0.5 is ideal",
+         "level": _level(metrics["detection_auc"] < 0.7,
+                         metrics["detection_auc"] < 0.85)},
+    ]  # fmt: skip
+    if holdout is not None:
+        metrics["privacy"] = privacy.privacy_report(
+            real, holdout, synthetic, transformer=transformer
+        )
+        summary.append(_privacy_card(metrics["privacy"]))
+        if target is not None:
+            metrics["utility"] = utility.tstr_table(
+                real, synthetic, holdout, target, seed=seed
+            )
+            summary.append(
+                {"label": "Utility ratio", "value": metrics["utility"]["ratio"],
+                 "note": f"train on synthetic / train on real, predicting {target}",
+                 "level": _level(metrics["utility"]["ratio"] >= 0.9,
+                                 metrics["utility"]["ratio"] >= 0.7)}
+            )  # fmt: skip
+    figures = {
+        "distributions": report.distribution_figure(real, synthetic),
+        "pca": _table_pca(real, synthetic, seed),
+    }
+    corr = metrics["correlations"]
+    if (
+        isinstance(corr, dict)
+        and corr.get("real") is not None
+        and len(pd.DataFrame(corr["real"]))
+    ):
+        figures["correlations"] = report.heatmaps_figure(
+            {k: pd.DataFrame(corr[k]) for k in ("real", "synthetic", "difference")}
+        )
+    metrics["headline"] = {
+        "quality": round(quality["overall"], 4),
+        "mean_ks": None if mean_ks is None else round(mean_ks, 4),
+        "detection_auc": round(metrics["detection_auc"], 4),
+    }
+    if "privacy" in metrics:
+        metrics["headline"]["mia_auc"] = round(
+            metrics["privacy"]["membership_inference_auc"], 4
+        )
+    metrics = _jsonable(metrics)
+    sections = [
+        {"title": "Fidelity",
+         "text": "Column shapes (KS / TV complements) and column-pair trends "
+                 "(correlation / contingency similarity), as SDMetrics defines "
+                 "its quality report.",
+         "tables": {"Quality": {k: v for k, v in quality.items() if k != "details"},
+                    "The study's Table I": pd.DataFrame(metrics["table_one"])},
+         "figures": {"Per-column distributions (real vs synthetic)":
+                     figures["distributions"]}},
+        {"title": "Structure",
+         "figures": {k: v for k, v in (
+             ("Correlations: real, synthetic, difference",
+              figures.get("correlations")),
+             ("PCA of the normalised rows", figures["pca"])) if v}},
+    ]  # fmt: skip
+    if "privacy" in metrics:
+        sections.append(
+            {"title": "Privacy", "tables": {"Privacy": metrics["privacy"]},
+             "text": "Distances to the closest record in a normalised space; a "
+                     "membership-inference attack scores train against holdout "
+                     "rows by their distance to the synthetic set."}
+        )  # fmt: skip
+    else:
+        sections.append(
+            {"title": "Privacy",
+             "text": "Not computed: no holdout (give --holdout or "
+                     "--holdout-fraction)."}
+        )  # fmt: skip
+    if "utility" in metrics:
+        sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
+    page = report.render_html(title, summary, sections)
+    return Evaluation(metrics, page, figures)
+
+
+def _privacy_card(privacy_metrics: dict) -> dict:
+    auc = privacy_metrics["membership_inference_auc"]
+    copies = privacy_metrics["exact_copies"]
+    closer = privacy_metrics["closer_to_train_share"]
+    risky = copies > 0 or auc > MIA_AUC_WARN or closer > CLOSER_TO_TRAIN_WARN
+    verdict = "at risk" if risky else "no leak found"
+    return {
+        "label": "Privacy",
+        "value": verdict,
+        "note": f"membership AUC {auc:.3f}, closer-to-train {closer:.2f}, "
+        f"{copies} exact copies",
+        "level": "bad" if risky else "ok",
+    }
+
+
+def _table_pca(real, synthetic, seed):
+    from sklearn.decomposition import PCA
+
+    encoded = pd.get_dummies(pd.concat([real, synthetic]), dtype=float)
+    encoded = encoded.fillna(encoded.mean())
+    values = encoded.to_numpy(float)
+    values = (values - values.mean(0)) / np.maximum(values.std(0), 1e-9)
+    points = PCA(2, random_state=seed).fit_transform(values)
+    return report.pca_figure(points[: len(real)], points[len(real) :],
+                             "Rows in the first two principal components")  # fmt: skip
+
+
+# === Images ===
+
+
+def evaluate_images(
+    real: np.ndarray,
+    synthetic: np.ndarray,
+    *,
+    holdout: np.ndarray | None = None,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    labels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    seed: int = 0,
+    title: str = "Synthetic image report",
+    protocol: dict[str, Any] | None = None,
+) -> Evaluation:
+    """Every image metric, the figures and the page.
+
+    Args:
+        real: the real images the generator learned from, in [-1, 1].
+        synthetic: synthetic images, same shape per image.
+        holdout: real images the generator never saw (the memorization
+            reference and the utility test set).
+        pairs: (reference, output) pairs for per-pair PSNR/SSIM, when the
+            model has them (a VAE's reconstructions, Pix2Pix's translations);
+            otherwise each synthetic image is paired with its nearest
+            training image.
+        labels: (real, synthetic, holdout) labels for train-synthetic-test-
+            real utility (a conditional model; needs `holdout`).
+        seed: seeds every sampled metric.
+        title: the page title.
+        protocol: facts about the sets, stored with the metrics.
+    """
+    from kerasynth.metrics import image, memorization
+
+    fidelity = image.image_fidelity(real, synthetic, features="pca", seed=seed)
+    audit = memorization.memorization_audit(
+        synthetic, real, threshold=IMAGE_COPY_THRESHOLD, holdout=holdout
+    )
+    if pairs is None:
+        indices, _ = memorization.nearest_training_images(synthetic, real, metric="ncc")
+        pairs, pair_kind = (real[indices], synthetic), "nearest training image (NCC)"
+    else:
+        pair_kind = "reconstruction/translation of the real image"
+    reference, outputs = pairs
+    per_pair = {
+        "PSNR (dB)": image.psnr(reference, outputs),
+        "SSIM": image.ssim(reference, outputs),
+        "MSE": image.mse(reference, outputs),
+    }
+    metrics: dict[str, Any] = {
+        "protocol": {
+            "real_images": len(real),
+            "synthetic_images": len(synthetic),
+            "holdout_images": None if holdout is None else len(holdout),
+            "image_shape": list(real.shape[1:]),
+            "data_range": "[-1, 1] (range 2)",
+            "per_pair": pair_kind,
+            "seed": seed,
+            **(protocol or {}),
+        },
+        "fidelity": fidelity,
+        "per_pair": {
+            name: {
+                "median": float(np.nanmedian(v)),
+                "mode": _mode(v),
+                "mean": float(np.nanmean(v[np.isfinite(v)])),
+            }
+            for name, v in per_pair.items()
+        },  # fmt: skip
+        "memorization": audit,
+    }
+    copy_share = audit["copy_share"]
+    summary = [
+        {"label": "Frechet distance", "value": fidelity["frechet_distance"],
+         "note": fidelity["feature_space"], "level": "ok"},
+        {"label": "Coverage", "value": fidelity["coverage"],
+         "note": "share of real images with a synthetic neighbour, 1 is best",
+         "level": _level(fidelity["coverage"] >= 0.7, fidelity["coverage"] >= 0.4)},
+        {"label": "Privacy",
+         "value": "copies found" if copy_share > 0 else "no copies",
+         "note": f"{copy_share:.1%} of synthetic images have SSIM >= "
+                 f"{IMAGE_COPY_THRESHOLD} with a training image",
+         "level": _level(copy_share == 0, copy_share < 0.05)},
+    ]  # fmt: skip
+    if labels is not None and holdout is not None:
+        from kerasynth.metrics import utility
+
+        metrics["utility"] = utility.tstr_images(
+            real, labels[0], synthetic, labels[1], holdout, labels[2], seed=seed
+        )
+        ratio = metrics["utility"]["ratio"]
+        summary.append({"label": "Utility ratio", "value": ratio,
+                        "note": "CNN trained on synthetic / on real",
+                        "level": _level(ratio >= 0.9, ratio >= 0.7)})  # fmt: skip
+    pca = _image_pca(real, synthetic, seed)
+    top = audit["top_pairs"][:8]
+    figures = {
+        "samples": report.grid_png(synthetic[:64]),
+        "pca": pca,
+        "per_pair_histograms": report.histograms_figure(
+            per_pair, f"Per-pair metrics ({pair_kind})"
+        ),
+    }
+    if top:
+        figures["nearest_pairs"] = report.pairs_png(
+            synthetic[[p["synthetic"] for p in top]], real[[p["train"] for p in top]]
+        )
+    metrics["headline"] = {
+        "frechet_distance": round(float(fidelity["frechet_distance"]), 3),
+        "coverage": round(float(fidelity["coverage"]), 3),
+        "copy_share": round(float(copy_share), 4),
+        "psnr_median": round(metrics["per_pair"]["PSNR (dB)"]["median"], 2),
+        "ssim_median": round(metrics["per_pair"]["SSIM"]["median"], 3),
+    }
+    metrics = _jsonable(metrics)
+    sections = [
+        {"title": "Fidelity", "text": f"Feature space: {fidelity['feature_space']}.",
+         "tables": {"Set distances": {k: v for k, v in fidelity.items()},
+                    "Per pair": {f"{k} median": v["median"]
+                                 for k, v in metrics["per_pair"].items()}},
+         "figures": {"Synthetic samples": figures["samples"],
+                     "PCA of raw pixels (real vs synthetic)": figures["pca"],
+                     "Per-pair metric histograms": figures["per_pair_histograms"]}},
+        {"title": "Memorization",
+         "text": "Each synthetic image against its nearest training image by "
+                 f"SSIM; a copy is SSIM >= {IMAGE_COPY_THRESHOLD}.",
+         "tables": {"Audit": {k: v for k, v in metrics["memorization"].items()
+                              if not isinstance(v, list | dict)}},
+         "figures": ({"Closest pairs (synthetic | training)":
+                      figures["nearest_pairs"]} if top else {})},
+    ]  # fmt: skip
+    if "utility" in metrics:
+        sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
+    page = report.render_html(title, summary, sections)
+    return Evaluation(metrics, page, figures)
+
+
+def _mode(values: np.ndarray, bins: int = 40) -> float:
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return float("nan")
+    counts, edges = np.histogram(values, bins)
+    top = counts.argmax()
+    return float((edges[top] + edges[top + 1]) / 2)
+
+
+def _image_pca(real, synthetic, seed):
+    from kerasynth.metrics.projection import PixelPCA
+
+    pca = PixelPCA(2, seed=seed).fit(real)
+    title = "Raw pixels in the first two principal components"
+    return report.pca_figure(pca.transform(real), pca.transform(synthetic), title)
+
+
+# === Finding the sets ===
+
+
+def _split(items, fraction, seed, holdout_path, load):
+    """(train, holdout) from an explicit holdout source or a seeded split."""
+    from kerasynth.data.splits import holdout_mask
+
+    if holdout_path is not None:
+        return items, load(holdout_path)
+    if fraction:
+        held = holdout_mask(len(items), fraction, seed)
+        return items.subset(~held), items.subset(held)
+    return items, None
+
+
+def evaluate_run(
+    run_dir,
+    *,
+    data: str | None = None,
+    holdout: str | None = None,
+    holdout_fraction: float | None = None,
+    target: str | None = None,
+    num_samples: int | None = None,
+    seed: int = 0,
+) -> Evaluation:
+    """Evaluates a run directory's model against its data.
+
+    The run's preprocessing applies (table columns and dropna, image size
+    and channels); `data` defaults to the run's training source. A run
+    trained with a holdout fraction gets the same split back (from its seed);
+    otherwise `holdout` or `holdout_fraction` give one (a fraction of data
+    the model *did* see measures nothing about privacy: the report says so).
+    """
+    from kerasynth import runs, training
+
+    config = runs.read_config(run_dir)
+    model = runs.load_model(run_dir)
+    recorded = config["data"]
+    source = data if data is not None else recorded["source"]
+    run_seed = config["training"]["seed"]
+    trained_without = recorded.get("holdout_fraction") or 0.0
+    fraction = trained_without or holdout_fraction
+    protocol = {
+        "run": str(run_dir),
+        "model": config["model"],
+        "data": source if source is not None else "embedded default",
+        "holdout": holdout or (f"{fraction:.0%} seeded split" if fraction else None),
+        "holdout_unseen_by_model": bool(holdout or trained_without),
+    }
+    title = f"{config['model']} report"
+    if model.modality == "table":
+        from kerasynth.data.tables import load_table
+
+        def load(path):
+            return load_table(
+                path, columns=recorded["columns"], dropna=recorded["dropna"]
+            )
+
+        train, held = _split(load(source), fraction, run_seed, holdout, load)
+        synthetic = model.generate(num_samples or len(train), seed=seed)
+        return evaluate_table(
+            train.frame, synthetic, holdout=None if held is None else held.frame,
+            target=target, transformer=model.transformer, seed=seed, title=title,
+            protocol=protocol,
+        )  # fmt: skip
+
+    from kerasynth.data.images import load_images
+
+    def load(path):
+        return load_images(path, image_size=model.image_size, channels=model.channels)
+
+    train, held = _split(load(source), fraction, run_seed, holdout, load)
+    count = num_samples or len(train)
+    pairs = labels = None
+    if getattr(model, "needs_sources", False):
+        sources = (train.images, train.labels) if model.uses_labels else train.images
+        synthetic = training.sample_images(model, count, seed, sources=sources)
+        import tensorflow as tf
+
+        degraded = model.degrade(tf.constant(train.images), tf.constant([seed, 3]))
+        translated = model.translate(
+            degraded.numpy(), train.labels if model.uses_labels else None
+        )
+        pairs = (train.images, translated)
+    else:
+        synthetic = model.generate(count, seed=seed)
+        if hasattr(model, "reconstruct"):
+            labels_in = train.labels if model.uses_labels else None
+            pairs = (train.images, model.reconstruct(train.images, labels_in))
+    if model.uses_labels and held is not None and held.labels is not None:
+        per_class = [
+            model.generate(max(1, count // model.num_classes), seed=seed + i,
+                           conditions={"label": name})
+            for i, name in enumerate(model.class_names)
+        ]  # fmt: skip
+        synthetic_labels = np.repeat(np.arange(model.num_classes),
+                                     [len(p) for p in per_class])  # fmt: skip
+        labels = (train.labels, synthetic_labels, held.labels)
+        synthetic = np.concatenate(per_class)
+    return evaluate_images(
+        train.images, synthetic, holdout=None if held is None else held.images,
+        pairs=pairs, labels=labels, seed=seed, title=title, protocol=protocol,
+    )  # fmt: skip
+
+
+def evaluate_synthetic(
+    synthetic_path,
+    *,
+    data: str | None,
+    holdout: str | None = None,
+    holdout_fraction: float | None = None,
+    target: str | None = None,
+    image_size: int = 64,
+    channels: int = 1,
+    seed: int = 0,
+) -> Evaluation:
+    """Evaluates a synthetic CSV/Parquet table or image folder made by any
+    tool (SDV's included) against real data (restricted to the synthetic
+    table's columns)."""
+    path = Path(synthetic_path)
+    protocol = {"synthetic": str(path), "data": data or "embedded default",
+                "holdout": holdout or (f"{holdout_fraction:.0%} seeded split"
+                                       if holdout_fraction else None)}  # fmt: skip
+    if path.suffix.lower() in (".csv", ".parquet"):
+        from kerasynth.data.tables import load_table
+
+        synthetic = (
+            pd.read_csv(path)
+            if path.suffix.lower() == ".csv"
+            else pd.read_parquet(path)
+        )
+
+        def load(source):
+            return load_table(source, columns=list(synthetic.columns))
+
+        train, held = _split(load(data), holdout_fraction, seed, holdout, load)
+        return evaluate_table(
+            train.frame, synthetic[list(train.frame.columns)],
+            holdout=None if held is None else held.frame, target=target, seed=seed,
+            title=f"Report on {path.name}", protocol=protocol,
+        )  # fmt: skip
+    from kerasynth.data.images import load_images
+
+    def load(source):
+        return load_images(source, image_size=image_size, channels=channels)
+
+    fake = load(path)
+    train, held = _split(load(data), holdout_fraction, seed, holdout, load)
+    return evaluate_images(
+        train.images, fake.images, holdout=None if held is None else held.images,
+        seed=seed, title=f"Report on {path.name}", protocol=protocol,
+    )  # fmt: skip
