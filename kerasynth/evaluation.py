@@ -25,7 +25,10 @@ logger = logging.getLogger("kerasynth")
 # Privacy verdict thresholds (documented in the report).
 MIA_AUC_WARN = 0.6
 CLOSER_TO_TRAIN_WARN = 0.6
-IMAGE_COPY_THRESHOLD = 0.95
+IMAGE_COPY_THRESHOLD = 0.95  # SSIM
+# SSIM misses noisy copies (noise of 0.05 drags a copy's SSIM to ~0.92 on
+# flat MRI background), so the audit also runs on normalized correlation.
+IMAGE_NCC_COPY_THRESHOLD = 0.99
 
 
 @dataclasses.dataclass
@@ -164,9 +167,7 @@ def evaluate_table(
         "detection_auc": round(metrics["detection_auc"], 4),
     }
     if "privacy" in metrics:
-        metrics["headline"]["mia_auc"] = round(
-            metrics["privacy"]["membership_inference_auc"], 4
-        )
+        metrics["headline"]["mia_auc"] = round(metrics["privacy"]["mia_auc"], 4)
     metrics = _jsonable(metrics)
     sections = [
         {"title": "Fidelity",
@@ -198,13 +199,25 @@ def evaluate_table(
         )  # fmt: skip
     if "utility" in metrics:
         sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
+    sections.append(_protocol_section(metrics["protocol"]))
     page = report.render_html(title, summary, sections)
     return Evaluation(metrics, page, figures)
 
 
+def _protocol_section(protocol: dict) -> dict:
+    text = "How these figures were obtained."
+    if protocol.get("holdout") and not protocol.get("holdout_unseen_by_model", True):
+        text += (
+            " Caution: the holdout was split from data the model was trained "
+            "on, so privacy figures against it say nothing about leakage; "
+            "train with --holdout-fraction to keep rows unseen."
+        )
+    return {"title": "Protocol", "text": text, "tables": {"Protocol": protocol}}
+
+
 def _privacy_card(privacy_metrics: dict) -> dict:
-    auc = privacy_metrics["membership_inference_auc"]
-    copies = privacy_metrics["exact_copies"]
+    auc = privacy_metrics["mia_auc"]
+    copies = privacy_metrics["exact_copies"]["count"]
     closer = privacy_metrics["closer_to_train_share"]
     risky = copies > 0 or auc > MIA_AUC_WARN or closer > CLOSER_TO_TRAIN_WARN
     verdict = "at risk" if risky else "no leak found"
@@ -266,6 +279,10 @@ def evaluate_images(
     audit = memorization.memorization_audit(
         synthetic, real, threshold=IMAGE_COPY_THRESHOLD, holdout=holdout
     )
+    audit_ncc = memorization.memorization_audit(
+        synthetic, real, threshold=IMAGE_NCC_COPY_THRESHOLD, metric="ncc",
+        holdout=holdout,
+    )  # fmt: skip
     if pairs is None:
         indices, _ = memorization.nearest_training_images(synthetic, real, metric="ncc")
         pairs, pair_kind = (real[indices], synthetic), "nearest training image (NCC)"
@@ -297,9 +314,9 @@ def evaluate_images(
             }
             for name, v in per_pair.items()
         },  # fmt: skip
-        "memorization": audit,
+        "memorization": {"ssim": audit, "ncc": audit_ncc},
     }
-    copy_share = audit["copy_share"]
+    copy_share = max(audit["copy_share"], audit_ncc["copy_share"])
     summary = [
         {"label": "Frechet distance", "value": fidelity["frechet_distance"],
          "note": fidelity["feature_space"], "level": "ok"},
@@ -309,7 +326,8 @@ def evaluate_images(
         {"label": "Privacy",
          "value": "copies found" if copy_share > 0 else "no copies",
          "note": f"{copy_share:.1%} of synthetic images have SSIM >= "
-                 f"{IMAGE_COPY_THRESHOLD} with a training image",
+                 f"{IMAGE_COPY_THRESHOLD} or correlation >= "
+                 f"{IMAGE_NCC_COPY_THRESHOLD} with a training image",
          "level": _level(copy_share == 0, copy_share < 0.05)},
     ]  # fmt: skip
     if labels is not None and holdout is not None:
@@ -352,15 +370,21 @@ def evaluate_images(
                      "PCA of raw pixels (real vs synthetic)": figures["pca"],
                      "Per-pair metric histograms": figures["per_pair_histograms"]}},
         {"title": "Memorization",
-         "text": "Each synthetic image against its nearest training image by "
-                 f"SSIM; a copy is SSIM >= {IMAGE_COPY_THRESHOLD}.",
-         "tables": {"Audit": {k: v for k, v in metrics["memorization"].items()
-                              if not isinstance(v, list | dict)}},
+         "text": "Each synthetic image against its nearest training image, by "
+                 f"SSIM (a copy: >= {IMAGE_COPY_THRESHOLD}) and by normalized "
+                 f"correlation (a copy: >= {IMAGE_NCC_COPY_THRESHOLD}, which "
+                 "also catches noisy copies); with a holdout, the share above "
+                 "the 95th percentile of real held-out images says whether "
+                 "synthetic images sit closer to train than real ones do.",
+         "tables": {f"Audit by {name.upper()}": {
+             k: v for k, v in metrics["memorization"][name].items()
+             if not isinstance(v, list)} for name in ("ssim", "ncc")},
          "figures": ({"Closest pairs (synthetic | training)":
                       figures["nearest_pairs"]} if top else {})},
     ]  # fmt: skip
     if "utility" in metrics:
         sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
+    sections.append(_protocol_section(metrics["protocol"]))
     page = report.render_html(title, summary, sections)
     return Evaluation(metrics, page, figures)
 
@@ -488,6 +512,28 @@ def evaluate_run(
     )  # fmt: skip
 
 
+def align_dtypes(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """`synthetic` with each column cast to the real column's kind: a CSV
+    written by another tool reads ``sex`` back as numbers where the real
+    table has the text "1"/"2", and copies would go unseen."""
+    aligned = synthetic.copy()
+    for column in real.columns:
+        target = real[column].dtype
+        try:
+            if pd.api.types.is_numeric_dtype(target):
+                aligned[column] = pd.to_numeric(aligned[column], errors="raise")
+            else:
+                aligned[column] = aligned[column].map(
+                    lambda v: v if pd.isna(v) else str(v)
+                )
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"Synthetic column {column!r} does not fit the real column's "
+                f"type ({target}): {error}"
+            ) from None
+    return aligned
+
+
 def evaluate_synthetic(
     synthetic_path,
     *,
@@ -519,8 +565,9 @@ def evaluate_synthetic(
             return load_table(source, columns=list(synthetic.columns))
 
         train, held = _split(load(data), holdout_fraction, seed, holdout, load)
+        synthetic = align_dtypes(synthetic[list(train.frame.columns)], train.frame)
         return evaluate_table(
-            train.frame, synthetic[list(train.frame.columns)],
+            train.frame, synthetic,
             holdout=None if held is None else held.frame, target=target, seed=seed,
             title=f"Report on {path.name}", protocol=protocol,
         )  # fmt: skip

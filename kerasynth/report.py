@@ -143,11 +143,21 @@ def _format(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _flatten(rows: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in rows.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name} "))
+        elif not isinstance(value, list | tuple):
+            flat[name] = value
+    return flat
+
+
 def _table(rows: Mapping[str, Any]) -> str:
     body = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{_format(v)}</td></tr>"
-        for k, v in rows.items()
-        if not isinstance(v, dict | list)
+        for k, v in _flatten(rows).items()
     )
     return f"<table>{body}</table>"
 
