@@ -113,3 +113,15 @@ def test_report_renders_in_a_browser(which, request, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("L"), float)
     # Not a blank page: text and figures make the screenshot vary.
     assert pixels.std() > 10
+
+
+def test_translations_of_real_images_are_never_called_private():
+    from kerasynth.evaluation import evaluate_images
+
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (24, 16, 16, 1)).astype("float32")
+    # Denoised real images: below every copy threshold, yet real patients.
+    outputs = np.clip(real + rng.normal(0, 0.2, real.shape), -1, 1).astype("float32")
+    result = evaluate_images(real, outputs, derived_from_real=True)
+    assert "derived from real images" in result.page
+    assert result.metrics["derived_from_real"] is True
