@@ -162,6 +162,31 @@ def list_models():
     default=config_module.default("holdout_fraction"),
     help="A seeded share of the data the model never sees, for evaluate.",
 )
+@click.option(
+    "--early-stopping",
+    metavar="METRIC",
+    help="Stop when METRIC stops improving: a loss (g_loss) or a fidelity "
+    "metric on held-out data (val_frechet_distance, val_kid, val_mean_ks, "
+    "val_quality).",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=0),
+    default=config_module.default("patience"),
+    show_default=True,
+    help="Epochs without improvement before --early-stopping stops.",
+)
+@click.option(
+    "--keep-best", metavar="METRIC", help="Also keep the best model as best.keras."
+)
+@click.option(
+    "--fidelity-every",
+    type=click.IntRange(min=1),
+    default=config_module.default("fidelity_every"),
+    show_default=True,
+    help="Epochs between fidelity computations.",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run of --output.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(**options):
     """Train a model and write its run directory."""
@@ -189,6 +214,11 @@ def train(**options):
         metadata=options["metadata"],
         dropna=options["dropna"],
         holdout_fraction=options["holdout_fraction"],
+        early_stopping=options["early_stopping"],
+        patience=options["patience"],
+        keep_best=options["keep_best"],
+        fidelity_every=options["fidelity_every"],
+        resume=options["resume"],
         output=options["output"],
         epochs=options["epochs"],
         batch_size=options["batch_size"],

@@ -49,6 +49,17 @@ class TrainConfig:
         holdout_fraction: a seeded share of the rows or images the model
             never sees, for ``kerasynth evaluate --run`` to judge privacy and
             utility against (0: train on everything).
+        early_stopping: stop when this metric stops improving: a training
+            metric (``g_loss``) or a fidelity metric computed on held-out
+            real data by `kerasynth.callbacks.FidelityMonitor`
+            (``val_frechet_distance``, ``val_kid``, ``val_mean_ks``,
+            ``val_quality``).
+        patience: epochs without improvement before early stopping.
+        keep_best: also keep the model that was best by this metric, as
+            ``best.keras`` in the run directory.
+        fidelity_every: epochs between fidelity computations.
+        resume: continue an interrupted run of the same output from its
+            last completed epoch.
         model_kwargs: constructor arguments of the model.
         verbose: Keras' ``fit`` verbosity (``"auto"``, 0, 1 or 2).
     """
@@ -71,6 +82,11 @@ class TrainConfig:
     metadata: str | None = None
     dropna: bool = False
     holdout_fraction: float = 0.0
+    early_stopping: str | None = None
+    patience: int = 10
+    keep_best: str | None = None
+    fidelity_every: int = 1
+    resume: bool = False
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     verbose: int | str = "auto"
 

@@ -24,6 +24,17 @@ HISTORY_FILE = "history.json"
 SAMPLES_FILE = "samples.png"
 TABLE_SAMPLES_FILE = "samples.csv"
 TRANSFORMER_FILE = "transformer.json"
+BEST_MODEL_FILE = "best.keras"
+CSV_LOG_FILE = "history.csv"
+TENSORBOARD_DIR = "logs"
+
+
+def work_dir(run_dir: str | os.PathLike) -> Path:
+    """Where a run keeps its logs, backup and best model while it trains:
+    a hidden sibling of the run directory, removed when the run succeeds
+    and kept (for ``--resume``) when it is interrupted."""
+    run_dir = Path(run_dir)
+    return run_dir.parent / f".{run_dir.name}.work"
 
 
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:

@@ -13,7 +13,10 @@ import dataclasses
 import datetime
 import logging
 import platform
+import shutil
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +75,7 @@ class _Input:
     samples_per_epoch: int
     description: dict[str, Any]
     sources: Any = None  # images a translation model samples from
+    held_out: Any = None  # real data for FidelityMonitor (holdout, or a subset)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -127,10 +131,13 @@ def _image_model_and_input(config, batch_size, seed, data):
             image_size=sizes["image_size"],
             channels=sizes["channels"],
         )
+    held_out = data.images
     if config.holdout_fraction:
         from kerasynth.data.splits import holdout_mask
 
-        data = data.subset(~holdout_mask(len(data), config.holdout_fraction, seed))
+        held = holdout_mask(len(data), config.holdout_fraction, seed)
+        held_out = data.images[held]
+        data = data.subset(~held)
     if config.conditional:
         if data.labels is None:
             raise ValueError(
@@ -153,10 +160,13 @@ def _image_model_and_input(config, batch_size, seed, data):
     if getattr(model, "needs_sources", False):
         dataset, sources = _pairs(model, config, data, batch_size, seed)
         description["target"] = config.target
-        inputs = _Input(dataset, None, steps * batch_size, description, sources)
+        inputs = _Input(
+            dataset, None, steps * batch_size, description, sources, held_out
+        )
         return model, inputs, None
     dataset = make_dataset(data, batch_size, seed=seed, with_labels=model.uses_labels)
-    return model, _Input(dataset, None, steps * batch_size, description), None
+    inputs = _Input(dataset, None, steps * batch_size, description, None, held_out)
+    return model, inputs, None
 
 
 def _pairs(model, config, data, batch_size, seed):
@@ -198,11 +208,11 @@ def _table_model_and_input(config, batch_size, seed, data):
         columns=config.columns,
         dropna=config.dropna,
     )
+    held_out = table.frame
     if config.holdout_fraction:
         held = holdout_mask(len(table), config.holdout_fraction, seed)
-        table = dataclasses.replace(
-            table, frame=table.frame[~held].reset_index(drop=True)
-        )
+        held_out = table.frame[held].reset_index(drop=True)
+        table = table.subset(~held)
     transformer = TableTransformer(
         encoding=model_class.encoding,
         categorical=config.categorical,
@@ -235,7 +245,16 @@ def _table_model_and_input(config, batch_size, seed, data):
         "dropna": config.dropna,
         "holdout_fraction": config.holdout_fraction,
     }
-    return model, _Input(dataset, steps, steps * batch_size, description), transformer
+    inputs = _Input(dataset, steps, steps * batch_size, description, None, held_out)
+    return model, inputs, transformer
+
+
+def _verbosity(verbose):
+    # Keras' progress bar redraws one line; in a log file or a pipe that is a
+    # wall of carriage returns, so "auto" gives one line per epoch there.
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return verbose
 
 
 def _final_metrics(history: dict[str, list[float]]) -> dict[str, float]:
@@ -245,13 +264,87 @@ def _final_metrics(history: dict[str, list[float]]) -> dict[str, float]:
 # === Training ===
 
 
-def fit(config: TrainConfig, data: Any = None) -> Fitted:
-    """Trains `config.model` and returns it, without writing anything.
+def _monitoring_callbacks(config, inputs, work_dir):
+    """FidelityMonitor, EarlyStopping and ModelCheckpoint for the config's
+    ``early_stopping`` / ``keep_best`` metrics."""
+    from kerasynth.callbacks import IMAGE_METRICS, TABLE_METRICS, FidelityMonitor
+
+    found, watched = {}, [config.early_stopping, config.keep_best]
+    for name in filter(None, watched):
+        metric = name.removeprefix("val_")
+        if metric in IMAGE_METRICS + TABLE_METRICS and name not in found:
+            monitor = FidelityMonitor(
+                _held_out_subset(inputs.held_out, config.seed),
+                metric=metric,
+                every=config.fidelity_every,
+                name=name if name.startswith("val_") else None,
+            )
+            found[name] = (monitor.name, monitor.mode, monitor)
+        elif name not in found:
+            found[name] = (name, "min", None)  # a training loss or metric
+    callbacks = [entry[2] for entry in found.values() if entry[2] is not None]
+    if config.early_stopping:
+        key, mode, _ = found[config.early_stopping]
+        callbacks.append(
+            keras.callbacks.EarlyStopping(key, patience=config.patience, mode=mode)
+        )
+    if config.keep_best:
+        if work_dir is None:
+            raise ValueError("keep_best needs a run directory to keep the model in.")
+        key, mode, _ = found[config.keep_best]
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(work_dir / runs.BEST_MODEL_FILE),
+                monitor=key,
+                mode=mode,
+                save_best_only=True,
+            )
+        )
+    return callbacks
+
+
+def _held_out_subset(held_out, seed, most=500):
+    # FidelityMonitor's real reference: the holdout when the run has one,
+    # else a seeded subset of the training data (said in the docs).
+    if held_out is None or len(held_out) <= most:
+        return held_out
+    picks = np.random.default_rng(seed).choice(len(held_out), most, replace=False)
+    if hasattr(held_out, "iloc"):
+        return held_out.iloc[np.sort(picks)].reset_index(drop=True)
+    return held_out[np.sort(picks)]
+
+
+def _run_callbacks(work_dir):
+    """The logs and the backup that make a run inspectable and resumable."""
+    from kerasynth.callbacks import AtomicBackupAndRestore
+
+    if work_dir is None:
+        return []
+    return [
+        keras.callbacks.CSVLogger(str(work_dir / runs.CSV_LOG_FILE), append=True),
+        keras.callbacks.TensorBoard(
+            str(work_dir / runs.TENSORBOARD_DIR), write_graph=False, profile_batch=0
+        ),
+        AtomicBackupAndRestore(str(work_dir / "backup")),
+    ]
+
+
+def fit(
+    config: TrainConfig,
+    data: Any = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    work_dir: Path | None = None,
+) -> Fitted:
+    """Trains `config.model` and returns it, without writing a run directory.
 
     Args:
         config: the run's configuration.
         data: in-memory data instead of `config.data`: a DataFrame for a
             table model, an `ImageData` or array for an image model.
+        callbacks: more Keras callbacks (a notebook's `SampleGrid`, ...).
+        work_dir: where the run keeps its CSV log, TensorBoard logs, backup
+            (for ``resume``) and best model while it trains; `None` keeps
+            nothing.
     """
     model_class = registry.get_model_class(config.model)
     epochs = config.epochs or model_class.training_defaults["epochs"]
@@ -283,8 +376,16 @@ def fit(config: TrainConfig, data: Any = None) -> Fitted:
             epochs=epochs,
             steps_per_epoch=inputs.steps_per_epoch,
             shuffle=False,  # the dataset shuffles, with the run's seed
-            callbacks=[keras.callbacks.TerminateOnNaN(), timer],
-            verbose=config.verbose,
+            callbacks=[
+                keras.callbacks.TerminateOnNaN(),
+                timer,
+                # Monitors first: EarlyStopping and ModelCheckpoint read the
+                # metric they add to the same logs.
+                *_monitoring_callbacks(config, inputs, work_dir),
+                *_run_callbacks(work_dir),
+                *callbacks,
+            ],
+            verbose=_verbosity(config.verbose),
         ).history
         seconds = time.perf_counter() - started
 
@@ -325,10 +426,16 @@ def fit(config: TrainConfig, data: Any = None) -> Fitted:
     return Fitted(model, result, record, history, transformer, inputs.sources)
 
 
-def write_run(fitted: Fitted, output: Path, overwrite: bool = False) -> Path:
-    """Writes a run directory for `fitted` (staged, then renamed)."""
+def write_run(
+    fitted: Fitted, output: Path, overwrite: bool = False, work_dir: Path | None = None
+) -> Path:
+    """Writes a run directory for `fitted` (staged, then renamed), with the
+    logs and best model a `work_dir` gathered during training."""
     model, seed = fitted.model, fitted.record["training"]["seed"]
     with runs.staged_directory(output, overwrite=overwrite) as staging:
+        for name in (runs.CSV_LOG_FILE, runs.TENSORBOARD_DIR, runs.BEST_MODEL_FILE):
+            if work_dir is not None and (work_dir / name).exists():
+                shutil.move(str(work_dir / name), str(staging / name))
         model.save(staging / runs.MODEL_FILE)
         runs.write_json(staging / runs.HISTORY_FILE, fitted.history)
         runs.write_json(staging / runs.CONFIG_FILE, fitted.record)
@@ -367,7 +474,21 @@ def train(config: TrainConfig, data: Any = None) -> TrainResult:
     """
     output = config.output_path()
     runs.check_output(output, config.overwrite)
-    fitted = fit(config, data)
-    write_run(fitted, output, overwrite=config.overwrite)
+    work_dir = runs.work_dir(output)
+    if work_dir.exists() and not config.resume:
+        if not config.overwrite:
+            raise FileExistsError(
+                f"An interrupted run of {output} is in {work_dir}: pass --resume "
+                "to continue it, or --overwrite to start again."
+            )
+        shutil.rmtree(work_dir)
+    if config.resume and not work_dir.exists():
+        raise FileNotFoundError(
+            f"Nothing to resume: no interrupted run of {output} ({work_dir})."
+        )
+    work_dir.mkdir(parents=True, exist_ok=True)
+    fitted = fit(config, data, work_dir=work_dir)
+    write_run(fitted, output, overwrite=config.overwrite, work_dir=work_dir)
+    shutil.rmtree(work_dir, ignore_errors=True)
     fitted.result.run_dir = output
     return fitted.result

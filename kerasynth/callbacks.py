@@ -1,0 +1,212 @@
+"""Keras callbacks for generative training.
+
+- `SampleGrid`: every N epochs, a grid of images from a *fixed* seed (so the
+  frames are comparable), as a PNG and as a TensorBoard image summary.
+- `SampleRows`: the same for tables: a CSV of rows and per-column histograms.
+- `FidelityMonitor`: every N epochs, a fidelity metric of fresh samples
+  against held-out real data, written into ``logs`` so that
+  `keras.callbacks.EarlyStopping` and `ModelCheckpoint(save_best_only=True)`
+  can watch the data's quality instead of losses that "look fine while the
+  data is bad". Put it *before* them in the callback list: Keras calls
+  callbacks in order, and they read the metric from the same ``logs``.
+
+```python
+monitor = FidelityMonitor(held_out_images, every=5)
+model.fit(dataset, epochs=200, callbacks=[
+    monitor,
+    keras.callbacks.EarlyStopping(monitor.name, patience=4, mode="min"),
+    SampleGrid("frames/", every=10),
+])
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import pandas as pd
+import tensorflow as tf
+
+from kerasynth import atomic, imaging
+
+IMAGE_METRICS = ("frechet_distance", "kid")
+TABLE_METRICS = ("mean_ks", "quality")
+
+
+def _sample(model, num_samples, seed, sources=None):
+    from kerasynth.training import sample_images
+
+    if model.modality == "table":
+        return model.generate(num_samples, seed=seed)
+    return sample_images(model, num_samples, seed, sources=sources)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Saves a grid of samples every `every` epochs, from a fixed seed.
+
+    Args:
+        directory: where ``epoch_0005.png`` ... are written.
+        every: epochs between grids.
+        num_samples: images per grid.
+        seed: the seed of every grid (the same noise each time).
+        log_dir: also write a TensorBoard image summary there.
+        sources: real images for a translation model (Pix2Pix).
+    """
+
+    def __init__(self, directory, every=1, num_samples=16, seed=0, log_dir=None,
+                 sources=None):  # fmt: skip
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be >= 1. Received: every={every}")
+        self.directory = Path(directory)
+        self.every = every
+        self.num_samples = num_samples
+        self.seed = seed
+        self.log_dir = log_dir
+        self.sources = sources
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        images = _sample(self.model, self.num_samples, self.seed, self.sources)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        imaging.save_images(
+            images, self.directory / f"epoch_{epoch + 1:04d}.png", overwrite=True
+        )
+        if self.log_dir is not None:
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(str(self.log_dir))
+            grid = imaging.make_grid(images).astype("float32") / 255.0
+            with self._writer.as_default():
+                tf.summary.image("samples", grid[None], step=epoch + 1)
+            self._writer.flush()
+
+
+class SampleRows(keras.callbacks.Callback):
+    """Saves synthetic rows (CSV) and their per-column histograms (PNG,
+    against `real` when given) every `every` epochs, from a fixed seed."""
+
+    def __init__(self, directory, every=1, num_rows=500, seed=0, real=None):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be >= 1. Received: every={every}")
+        self.directory = Path(directory)
+        self.every = every
+        self.num_rows = num_rows
+        self.seed = seed
+        self.real = real
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from kerasynth import report
+
+        rows = self.model.generate(self.num_rows, seed=self.seed)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = self.directory / f"epoch_{epoch + 1:04d}"
+        with atomic.staged_file(stem.with_suffix(".csv"), overwrite=True) as path:
+            rows.to_csv(path, index=False)
+        reference = self.real if self.real is not None else rows
+        png = report.distribution_figure(reference, rows)
+        with atomic.staged_file(stem.with_suffix(".png"), overwrite=True) as path:
+            path.write_bytes(png)
+
+
+class FidelityMonitor(keras.callbacks.Callback):
+    """Adds a fidelity metric of fresh samples to ``logs``.
+
+    Images: ``frechet_distance`` (pixel-PCA features fitted on `real`) or
+    ``kid``; tables: ``mean_ks`` or ``quality`` (the SDMetrics-style score).
+    Lower is better for all but ``quality``; `mode` says which way, for
+    `EarlyStopping`/`ModelCheckpoint`.
+
+    Args:
+        real: held-out real images (array) or rows (DataFrame).
+        metric: one of the above (default: ``frechet_distance`` for images,
+            ``mean_ks`` for tables).
+        every: epochs between computations; in between, ``logs`` keeps the
+            last value (so callbacks reading it every epoch always find it).
+        num_samples: samples drawn each time (default: as many as `real`).
+        seed: the samples' seed (fixed: the metric changes with the model,
+            not with the noise).
+        name: the ``logs`` key (default ``val_<metric>``).
+    """
+
+    def __init__(self, real, metric=None, every=1, num_samples=None, seed=0,
+                 name=None):  # fmt: skip
+        super().__init__()
+        tabular = isinstance(real, pd.DataFrame)
+        metric = metric or ("mean_ks" if tabular else "frechet_distance")
+        allowed = TABLE_METRICS if tabular else IMAGE_METRICS
+        if metric not in allowed:
+            raise ValueError(
+                f"metric must be one of {', '.join(allowed)} for "
+                f"{'tables' if tabular else 'images'}. Received: metric={metric!r}"
+            )
+        if every < 1:
+            raise ValueError(f"every must be >= 1. Received: every={every}")
+        self.real = real
+        self.metric = metric
+        self.every = every
+        self.num_samples = num_samples or len(real)
+        self.seed = seed
+        self.name = name or f"val_{metric}"
+        self.mode = "max" if metric == "quality" else "min"
+        self.value = None
+        self._pca = None
+
+    def compute(self) -> float:
+        """The metric of the current model's samples."""
+        samples = _sample(self.model, self.num_samples, self.seed)
+        if self.metric == "mean_ks":
+            from kerasynth.metrics.table import mean_ks
+
+            return mean_ks(self.real, samples)
+        if self.metric == "quality":
+            from kerasynth.metrics.table import quality_score
+
+            return quality_score(self.real, samples)["overall"]
+        from kerasynth.metrics import image
+        from kerasynth.metrics.projection import PixelPCA
+
+        if self._pca is None:
+            self._pca = PixelPCA(16, seed=self.seed).fit(self.real)
+        real, fake = self._pca.transform(self.real), self._pca.transform(samples)
+        if self.metric == "kid":
+            return image.kid(real, fake, seed=self.seed)[0]
+        return image.frechet_distance(real, fake)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.value is None or epoch % self.every == 0:
+            self.value = float(self.compute())
+        if logs is not None:
+            logs[self.name] = self.value
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` whose backup survives a kill.
+
+    Keras writes the backup weights in place, so a process killed while it
+    writes them leaves a corrupt file, and the resumed run fails to open it
+    (seen in kerasynth's kill-and-resume test: "bad object header version
+    number"). This writes the weights and the epoch to temporary files and
+    renames them into place: a kill leaves the previous epoch's backup.
+    """
+
+    def _save_model(self):
+        import json
+        import os
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        partial_weights = os.path.join(self.backup_dir, "partial.weights.h5")
+        partial_metadata = f"{self._training_metadata_path}.partial"
+        self.model.save_weights(partial_weights, overwrite=True)
+        with open(partial_metadata, "w", encoding="utf-8") as file:
+            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen},
+                      file)  # fmt: skip
+        # Weights first: a kill between the two renames resumes one epoch
+        # early from newer weights, never from a missing or broken file.
+        os.replace(partial_weights, self._weights_path)
+        os.replace(partial_metadata, self._training_metadata_path)
