@@ -78,15 +78,30 @@ class TableSynthesizer:
         return self._model
 
     @property
+    def result(self):
+        """The `TrainResult` of `fit` (time, throughput, final losses)."""
+        if self._fitted is None:
+            raise ValueError("This TableSynthesizer was not fitted in this session.")
+        return self._fitted.result
+
+    @property
     def transformer(self):
         """The fitted `TableTransformer`."""
         return self.model.transformer
 
-    def fit(self, data: pd.DataFrame | str | os.PathLike) -> TableSynthesizer:
-        """Trains on a DataFrame or a CSV/Parquet file and returns `self`."""
+    def fit(
+        self, data: pd.DataFrame | str | os.PathLike, callbacks=()
+    ) -> TableSynthesizer:
+        """Trains on a DataFrame or a CSV/Parquet file and returns `self`.
+
+        Args:
+            data: the real table.
+            callbacks: Keras callbacks for the fit (``FidelityMonitor``,
+                ``SampleRows``, ``EarlyStopping``, ...).
+        """
         from kerasynth import training
 
-        self._fitted = training.fit(self.config, data=data)
+        self._fitted = training.fit(self.config, data=data, callbacks=callbacks)
         self._model = self._fitted.model
         return self
 

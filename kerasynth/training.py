@@ -487,7 +487,13 @@ def train(config: TrainConfig, data: Any = None) -> TrainResult:
             f"Nothing to resume: no interrupted run of {output} ({work_dir})."
         )
     work_dir.mkdir(parents=True, exist_ok=True)
-    fitted = fit(config, data, work_dir=work_dir)
+    try:
+        fitted = fit(config, data, work_dir=work_dir)
+    except BaseException:
+        # Keep the work directory only if it holds an epoch to resume from.
+        if not (work_dir / "backup").exists():
+            shutil.rmtree(work_dir, ignore_errors=True)
+        raise
     write_run(fitted, output, overwrite=config.overwrite, work_dir=work_dir)
     shutil.rmtree(work_dir, ignore_errors=True)
     fitted.result.run_dir = output

@@ -21,8 +21,8 @@ def ctgan_run(tmp_path_factory):
 
 def test_table_run_directory(ctgan_run):
     names = sorted(p.name for p in ctgan_run.iterdir())
-    assert names == ["config.json", "history.json", "model.keras", "samples.csv",
-                     "transformer.json"]  # fmt: skip
+    assert names == ["config.json", "history.csv", "history.json", "logs",
+                     "model.keras", "samples.csv", "transformer.json"]  # fmt: skip
     config = json.loads((ctgan_run / "config.json").read_text())
     assert config["data"]["num_examples"] == 442  # sklearn's diabetes table
     samples = pd.read_csv(ctgan_run / "samples.csv")

@@ -37,10 +37,13 @@ def test_run_directory_contents(tmp_path):
     result = train_tiny(tmp_path / "run", seed=5)
     assert sorted(p.name for p in result.run_dir.iterdir()) == [
         "config.json",
+        "history.csv",
         "history.json",
+        "logs",
         "model.keras",
         "samples.png",
     ]
+    assert list(result.run_dir.parent.iterdir()) == [result.run_dir]  # no work dir
     config = json.loads((result.run_dir / "config.json").read_text())
     assert config["model"] == "dcgan"
     assert config["model_config"]["image_size"] == 32
