@@ -318,5 +318,124 @@ def export(run_dir, serving_dir, name):
     click.echo(f"Exported {path}")
 
 
+@main.group()
+def pipeline():
+    """Run the TFX-style pipelines (ingest, train, evaluate, export)."""
+
+
+@pipeline.command("run")
+@click.option("--model", "model_name", required=True, help="Registered model name.")
+@click.option("--data", help="The source. Default: the modality's embedded data.")
+@click.option("--root", required=True, help="Pipeline root: artifacts and lineage.")
+@click.option("--serving-dir", default="serving", show_default=True,
+              help="TF Serving's model base path.")  # fmt: skip
+@click.option("--name", help="Model name under TF Serving. Default: the model's.")
+@click.option("--thresholds", help="A JSON file of {metric: {min|max: value}}.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's.")
+@click.option("--columns", help="Tables: comma-separated columns.")
+@click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
+@click.option("--target", help="Tables: the column to predict for utility.")
+@click.option("--image-size", type=int, default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Push even an unblessed model.")
+@click.option("--no-cache", is_flag=True, help="Run every component again.")
+def pipeline_run(model_name, data, root, serving_dir, name, thresholds, epochs,
+                 columns, dropna, target, image_size, seed, force, no_cache):  # fmt: skip
+    """Ingest -> train -> evaluate (the gate) -> export, with lineage."""
+    _import_tensorflow_quietly()
+    import json
+
+    from kerasynth import registry
+    from kerasynth.pipelines import image_pipeline, run_pipeline, table_pipeline
+
+    limits = None
+    if thresholds:
+        try:
+            limits = json.loads(Path(thresholds).read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"Thresholds file {thresholds} is not JSON: {error}"
+            ) from None
+    modality = registry.get_model_class(model_name).modality
+    if limits is not None:  # fail before training, not after
+        from kerasynth.components.evaluate import check_thresholds
+
+        check_thresholds(limits)
+    common = {
+        "data": data,
+        "epochs": epochs,
+        "thresholds": limits,
+        "serving_dir": serving_dir,
+        "name": name,
+        "force": force,
+        "seed": seed,
+    }
+    if modality == "table":
+        steps = table_pipeline(
+            model_name, columns=_split(columns), dropna=dropna, target=target, **common
+        )
+    else:
+        steps = image_pipeline(model_name, image_size=image_size, **common)
+    result = run_pipeline(steps, root, use_cache=not no_cache, status=click.echo)
+    blessing = result.artifact("evaluate.blessing").properties
+    pushed = result.artifact("export.pushed")
+    verdict = "blessed" if blessing["blessed"] else "NOT blessed (forced)"
+    click.echo(f"Pipeline done: model {verdict}; pushed to {pushed.uri}")  # fmt: skip
+
+
+@main.command()
+@click.argument("path")
+@click.option("--root", help="Pipeline root (default: found from PATH).")
+def lineage(path, root):
+    """Trace an artifact (a file or folder a pipeline wrote, or a pushed
+    SavedModel) back to its source data."""
+    import json
+
+    from kerasynth.components.lineage import SqliteLineageStore
+    from kerasynth.pipelines.runner import LINEAGE_FILE
+
+    target = Path(path)
+    if not target.exists():
+        raise FileNotFoundError(f"No such file or folder: {target}")
+    if root is None:
+        pointer = next(
+            (p / "assets.extra" / "kerasynth_lineage.json"
+             for p in (target, *target.parents)
+             if (p / "assets.extra" / "kerasynth_lineage.json").is_file()), None,
+        )  # fmt: skip
+        if pointer is not None:
+            root = json.loads(pointer.read_text())["pipeline_root"]
+        else:
+            root = next(
+                (str(p) for p in (target, *target.parents)
+                 if (p / LINEAGE_FILE).is_file()), None,
+            )  # fmt: skip
+    if root is None or not (Path(root) / LINEAGE_FILE).is_file():
+        raise FileNotFoundError(
+            f"No lineage store found for {target}; pass --root PIPELINE_ROOT."
+        )
+    store = SqliteLineageStore(Path(root) / LINEAGE_FILE)
+    artifact = store.find(target)
+    if artifact is None:
+        raise ValueError(f"{target} is not an artifact recorded in {root}.")
+    click.echo(
+        f"{artifact.type_name} {artifact.uri} (sha256 {artifact.fingerprint[:12]})"
+    )
+    for step in store.trace(artifact):
+        params = ", ".join(f"{k}={v}" for k, v in step["parameters"].items()
+                           if v not in (None, "", {}, []))  # fmt: skip
+        click.echo(
+            f"  <- {step['component']} (execution {step['execution']}): {params}"
+        )
+        for name, source in step["inputs"].items():
+            click.echo(f"       {name}: {source.type_name} {source.uri} "
+                       f"(sha256 {source.fingerprint[:12]})")  # fmt: skip
+        if not step["inputs"]:
+            facts = step["outputs"]["examples"].properties
+            click.echo(f"       source data fingerprint: "
+                       f"{facts.get('source_fingerprint', 'unknown')}")  # fmt: skip
+    store.close()
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,102 @@
+"""The evaluate component: `Model` + `Examples` -> `Evaluation` and a
+`ModelBlessing` against thresholds on fidelity and privacy (TFX's
+Evaluator gate, with the privacy metrics TFX lacks)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kerasynth.components.artifacts import Evaluation, Examples, Model, ModelBlessing
+from kerasynth.components.component import Input, Output, component
+from kerasynth.components.ingest import data_file
+
+# metric name -> how to read it from metrics.json
+METRICS = {
+    "quality": lambda m: m["quality"]["overall"],
+    "mean_ks": lambda m: m["mean_ks"],
+    "detection_auc": lambda m: m["detection_auc"],
+    "mia_auc": lambda m: m["privacy"]["mia_auc"],
+    "closer_to_train_share": lambda m: m["privacy"]["closer_to_train_share"],
+    "exact_copy_share": lambda m: m["privacy"]["exact_copies"]["share"],
+    "frechet_distance": lambda m: m["fidelity"]["frechet_distance"],
+    "coverage": lambda m: m["fidelity"]["coverage"],
+    "copy_share": lambda m: max(
+        m["memorization"][k]["copy_share"] for k in ("ssim", "ncc")
+    ),  # fmt: skip
+    "derived_from_real": lambda m: float(m["derived_from_real"]),
+}
+
+DEFAULT_THRESHOLDS = {
+    "table": {
+        "quality": {"min": 0.7},
+        "mia_auc": {"max": 0.6},
+        "exact_copy_share": {"max": 0.0},
+    },
+    "image": {
+        "copy_share": {"max": 0.01},
+        "derived_from_real": {"max": 0.0},
+    },
+}
+
+
+def check_thresholds(thresholds: dict[str, dict[str, float]]) -> None:
+    """Raises `ValueError` for an unknown metric or bound name."""
+    for name, bounds in thresholds.items():
+        if name not in METRICS:
+            raise ValueError(
+                f"Unknown metric {name!r} in the thresholds. Known metrics: "
+                f"{', '.join(sorted(METRICS))}"
+            )
+        if not isinstance(bounds, dict) or not set(bounds) <= {"min", "max"}:
+            raise ValueError(
+                f"Threshold of {name!r} must be {{'min': x}} and/or {{'max': x}}. "
+                f"Received: {bounds!r}"
+            )
+
+
+def judge(metrics: dict[str, Any], thresholds: dict) -> list[str]:
+    """The failed thresholds, as sentences naming metric, value and bound."""
+    failures = []
+    for name, bounds in thresholds.items():
+        try:
+            value = METRICS[name](metrics)
+        except (KeyError, TypeError):
+            failures.append(f"{name} was not computed for this run")
+            continue
+        if "min" in bounds and not value >= bounds["min"]:
+            failures.append(f"{name} {value:.4g} is below the minimum {bounds['min']}")
+        if "max" in bounds and not value <= bounds["max"]:
+            failures.append(f"{name} {value:.4g} is above the maximum {bounds['max']}")
+    return failures
+
+
+@component
+def evaluate(
+    model: Input[Model],
+    examples: Input[Examples],
+    evaluation: Output[Evaluation],
+    blessing: Output[ModelBlessing],
+    *,
+    thresholds: dict | None = None,
+    target: str | None = None,
+    seed: int = 0,
+):
+    """Writes the report of `model` on `examples` (privacy against the
+    run's own holdout) and blesses the model if every threshold holds."""
+    from kerasynth import evaluation as evaluation_module
+
+    modality = examples.properties.get("modality", "image")
+    thresholds = DEFAULT_THRESHOLDS[modality] if thresholds is None else thresholds
+    check_thresholds(thresholds)
+    result = evaluation_module.evaluate_run(
+        model.uri, data=str(data_file(examples)), target=target, seed=seed
+    )
+    result.write(evaluation.uri, overwrite=True)
+    failures = judge(result.metrics, thresholds)
+    evaluation.properties.update(result.metrics.get("headline", {}))
+    blessing.properties.update(blessed=not failures, failures=failures)
+    verdict = {"blessed": not failures, "failures": failures, "thresholds": thresholds}
+    (blessing.path / "verdict.json").write_text(json.dumps(verdict, indent=2))
+    # TFX's convention: an empty BLESSED or NOT_BLESSED file.
+    (blessing.path / ("BLESSED" if not failures else "NOT_BLESSED")).touch()

@@ -1,0 +1,50 @@
+"""The train component: `Examples` -> `Model` (a kerasynth run directory),
+through the same `kerasynth.training.train` as ``kerasynth train``."""
+
+from __future__ import annotations
+
+from kerasynth.components.artifacts import Examples, Model
+from kerasynth.components.component import Input, Output, component
+from kerasynth.components.ingest import data_file
+
+
+@component
+def train(
+    examples: Input[Examples],
+    model: Output[Model],
+    *,
+    model_name: str = "dcgan",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    holdout_fraction: float = 0.2,
+    mixed_precision: str = "auto",
+    conditional: bool = False,
+    model_kwargs: dict | None = None,
+):
+    """Trains `model_name` on the ingested data, keeping a seeded
+    `holdout_fraction` unseen for the evaluate component's privacy checks."""
+    from kerasynth import training
+    from kerasynth.config import TrainConfig
+
+    result = training.train(
+        TrainConfig(
+            model=model_name,
+            data=str(data_file(examples)),
+            output=model.uri,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            holdout_fraction=holdout_fraction,
+            mixed_precision=mixed_precision,
+            conditional=conditional,
+            model_kwargs=model_kwargs or {},
+            verbose=0,
+        )
+    )
+    model.properties.update(
+        model=model_name,
+        epochs=result.epochs,
+        seconds=round(result.seconds, 2),
+        final_metrics=result.final_metrics,
+    )
