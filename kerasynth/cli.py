@@ -339,8 +339,10 @@ def pipeline():
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Push even an unblessed model.")
 @click.option("--no-cache", is_flag=True, help="Run every component again.")
+@click.option("--quiet", is_flag=True, help="No per-component status lines.")
 def pipeline_run(model_name, data, root, serving_dir, name, thresholds, epochs,
-                 columns, dropna, target, image_size, seed, force, no_cache):  # fmt: skip
+                 columns, dropna, target, image_size, seed, force, no_cache,
+                 quiet):  # fmt: skip
     """Ingest -> train -> evaluate (the gate) -> export, with lineage."""
     _import_tensorflow_quietly()
     import json
@@ -376,7 +378,8 @@ def pipeline_run(model_name, data, root, serving_dir, name, thresholds, epochs,
         )
     else:
         steps = image_pipeline(model_name, image_size=image_size, **common)
-    result = run_pipeline(steps, root, use_cache=not no_cache, status=click.echo)
+    status = (lambda line: None) if quiet else click.echo
+    result = run_pipeline(steps, root, use_cache=not no_cache, status=status)
     blessing = result.artifact("evaluate.blessing").properties
     pushed = result.artifact("export.pushed")
     verdict = "blessed" if blessing["blessed"] else "NOT blessed (forced)"
