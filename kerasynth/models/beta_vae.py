@@ -153,9 +153,6 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def default_optimizer(self):
-        return keras.optimizers.Adam(1e-3)
-
     def kl_weight(self):
         """``beta``, ramped up linearly over the first `kl_warmup_steps`."""
         if not self.kl_warmup_steps:

@@ -60,9 +60,6 @@ class TabularVAE(SingleOptimizerModel, TableGenerativeModel):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def default_optimizer(self):
-        return keras.optimizers.Adam(1e-3)
-
     def train_step(self, data):
         rows = data[0] if isinstance(data, tuple) else data
         with tf.GradientTape() as tape:
