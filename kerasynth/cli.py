@@ -154,6 +154,14 @@ def list_models():
     help="Deterministic TF ops (bit-identical runs for a seed). "
     "Default: on for CPU, off with a GPU.",
 )
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "default", "mirrored", "multi-worker"]),
+    default=config_module.default("strategy"),
+    help="tf.distribute strategy; auto: multi-worker when TF_CONFIG is set, "
+    "mirrored with 2+ GPUs, else default. multi-worker needs --seed; "
+    f"--batch-size is the global batch. {_choice_help('strategy')}",
+)
 @click.option("--output", help="Run directory. Default: runs/<model>-<timestamp>.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --output.")
 @click.option(
@@ -226,6 +234,7 @@ def train(**options):
         mixed_precision=options["mixed_precision"],
         jit_compile=options["jit_compile"],
         deterministic=options["deterministic"],
+        strategy=options["strategy"],
         overwrite=options["overwrite"],
         model_kwargs={k: v for k, v in given.items() if v is not None},
         verbose=0 if options["quiet"] else config_module.default("verbose"),

@@ -38,6 +38,8 @@ class TrainConfig:
         deterministic: make TensorFlow ops deterministic: bit-identical
             runs for a seed. `None`: yes on CPU, no with a GPU (slower
             kernels there, and Keras turns XLA off under determinism).
+        strategy: ``auto``, ``default``, ``mirrored`` or ``multi-worker``
+            (see `kerasynth.runtime.distribution_strategy`).
         overwrite: replace an existing non-empty `output`.
         columns: table columns to model (default: all but constant and
             identifier columns).
@@ -75,6 +77,7 @@ class TrainConfig:
     mixed_precision: str = "auto"
     jit_compile: str = "auto"
     deterministic: bool | None = None
+    strategy: str = "auto"
     overwrite: bool = False
     columns: list[str] | None = None
     categorical: list[str] | None = None

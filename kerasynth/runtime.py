@@ -1,4 +1,4 @@
-"""The training runtime: seeds, determinism, precision policy, XLA, devices.
+"""The training runtime: seeds, determinism, precision, XLA, distribution.
 
 Everything here is process-wide state that `training.train` sets up before it
 builds a model, in one place, so that models never read globals.
@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -20,6 +22,7 @@ logger = logging.getLogger("kerasynth")
 
 PRECISION_CHOICES = ("auto", "off", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_CHOICES = ("auto", "on", "off")
+STRATEGY_CHOICES = ("auto", "default", "mirrored", "multi-worker")
 
 
 @functools.cache
@@ -147,12 +150,176 @@ def dtype_policy(name: str) -> Iterator[None]:
         keras.config.set_dtype_policy(previous)
 
 
-def distribution_strategy() -> tf.distribute.Strategy:
-    """The strategy for this machine: `MultiWorkerMirroredStrategy` when
-    ``TF_CONFIG`` names a cluster, `MirroredStrategy` over two or more GPUs,
-    else the default (one device) strategy."""
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
+def _tf_config_error(problem: str, raw: str) -> ValueError:
+    return ValueError(
+        f"TF_CONFIG {problem}. A multi-worker run needs TF_CONFIG set on every "
+        'worker to JSON like {"cluster": {"worker": ["host0:port", '
+        '"host1:port"]}, "task": {"type": "worker", "index": 0}}: the same '
+        "cluster everywhere, and each worker's own task index. "
+        f"Received: TF_CONFIG={raw!r}"
+    )
+
+
+def cluster_config() -> dict[str, Any] | None:
+    """``TF_CONFIG``, parsed and checked, or `None` when it is unset.
+
+    Raises:
+        ValueError: TF_CONFIG is not JSON, names no ``worker`` (or
+            ``chief``) addresses, or its task is not one of the cluster's.
+    """
+    raw = os.environ.get("TF_CONFIG", "")
+    if not raw.strip():
+        return None
+    try:
+        tf_config = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise _tf_config_error(f"is not valid JSON ({error})", raw) from None
+    if not isinstance(tf_config, dict):
+        raise _tf_config_error("must be a JSON object", raw)
+    cluster, task = tf_config.get("cluster"), tf_config.get("task")
+    if not isinstance(cluster, dict) or not (set(cluster) & {"worker", "chief"}):
+        raise _tf_config_error('has no "cluster" with a "worker" list', raw)
+    for job, addresses in cluster.items():
+        if not (
+            isinstance(addresses, list)
+            and addresses
+            and all(isinstance(a, str) and ":" in a for a in addresses)
+        ):
+            raise _tf_config_error(
+                f'cluster job "{job}" must be a list of "host:port" strings', raw
+            )
+    if not isinstance(task, dict) or task.get("type") not in cluster:
+        raise _tf_config_error(
+            f'has no "task" whose "type" is one of {sorted(cluster)}', raw
+        )
+    index = task.get("index")
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise _tf_config_error('task "index" must be an integer', raw)
+    if not 0 <= index < len(cluster[task["type"]]):
+        raise _tf_config_error(
+            f'task "index" must be below the {len(cluster[task["type"]])} '
+            f'"{task["type"]}" addresses',
+            raw,
+        )
+    return tf_config
+
+
+def resolve_strategy(name: str) -> str:
+    """Turns a ``--strategy`` choice into ``default``, ``mirrored`` or
+    ``multi-worker``.
+
+    ``auto`` picks ``multi-worker`` when ``TF_CONFIG`` is set (it is then
+    checked, so that a malformed one fails instead of every worker training
+    alone), ``mirrored`` with two or more GPUs, else ``default``.
+    """
+    if name not in STRATEGY_CHOICES:
+        raise ValueError(
+            f"strategy must be one of {', '.join(STRATEGY_CHOICES)}. "
+            f"Received: strategy={name!r}"
+        )
+    if name != "auto":
+        return name
+    if cluster_config() is not None:
+        return "multi-worker"
     if len(tf.config.list_physical_devices("GPU")) > 1:
+        return "mirrored"
+    return "default"
+
+
+def distribution_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """The `tf.distribute` strategy that `training.fit` builds and trains in.
+
+    Args:
+        name: ``default`` (one device: `tf.distribute.get_strategy()`),
+            ``mirrored`` (`MirroredStrategy` over the local GPUs, or the CPU
+            if there is none), ``multi-worker`` (`MultiWorkerMirroredStrategy`
+            over the cluster in ``TF_CONFIG``) or ``auto`` (see
+            `resolve_strategy`).
+
+    The global batch size is the one given: each of the N replicas gets
+    ``batch_size / N`` samples and the losses are divided by N
+    (`losses.scale_for_replicas`), so a step equals one on the whole batch.
+    The learning rate is not scaled: with a larger global batch, raise it
+    yourself (linearly with the batch for SGD-like updates, less for Adam,
+    and GANs are sensitive to it: keep the paper's batch where you can).
+
+    A multi-worker strategy must be created before TensorFlow runs its
+    first op in the process (it configures collective ops then), and every
+    worker must run the same training with the same seed.
+
+    Raises:
+        ValueError: an unknown `name`, or a missing or malformed TF_CONFIG.
+    """
+    name = resolve_strategy(name)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+    if cluster_config() is None:
+        raise _tf_config_error("is not set", "")
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except RuntimeError as error:
+        raise RuntimeError(
+            "The multi-worker strategy must be created before TensorFlow runs "
+            "its first op in this process: start the training before any "
+            f"other TensorFlow work. ({error})"
+        ) from error
+
+
+def is_chief(name: str = "auto") -> bool:
+    """Whether this process writes the run directory and logs: always,
+    except in a multi-worker run, where only the chief does (the ``chief``
+    task, or worker 0 when the cluster has no chief), as in Keras'
+    multi-worker guide."""
+    if resolve_strategy(name) != "multi-worker":
+        return True
+    tf_config = cluster_config()
+    if tf_config is None:
+        return True
+    task = tf_config["task"]
+    if "chief" in tf_config["cluster"]:
+        return task["type"] == "chief"
+    return task["type"] == "worker" and task["index"] == 0
+
+
+def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """`dataset`, sharded across multi-worker replicas by element.
+
+    Our datasets come from in-memory tensors, not files, so the default
+    ``AUTO`` policy would try file sharding, fail, and fall back to ``DATA``
+    with a warning. With ``DATA`` every worker runs the whole (seeded)
+    pipeline, cuts each global batch into per-replica slices and keeps its
+    own: the workers together train on exactly the batches one process
+    would, provided they share the seed. Single-worker strategies ignore it.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
+    return dataset.with_options(options)
+
+
+def average_replica_state(
+    strategy: tf.distribute.Strategy, variables: list[Any]
+) -> None:
+    """Sets each float variable to its mean over the replicas.
+
+    Keras 3 keeps the batch-norm moving statistics of every replica apart
+    (they are updated from its own slice of the batch, and saving reads one
+    replica's copy), so after multi-replica training the workers would save
+    different models. Averaged, they are the statistics of the global
+    batches (exactly for the means), as Keras 2 reported them. Training
+    itself normalises each replica's slice with its own statistics (the
+    layers' ``synchronized=False`` default).
+    """
+    floats = [v for v in variables if "float" in str(v.dtype)]
+    if strategy.num_replicas_in_sync == 1 or not floats:
+        return
+
+    @tf.function  # strategy.run is slow (and warns) outside a graph
+    def local_copies():
+        return strategy.run(lambda: [tf.identity(v.value) for v in floats])
+
+    for variable, value in zip(floats, local_copies(), strict=True):
+        variable.assign(strategy.reduce(tf.distribute.ReduceOp.MEAN, value, None))

@@ -15,6 +15,7 @@ import logging
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -224,10 +225,12 @@ def _table_model_and_input(config, batch_size, seed, data):
         config.model, transformer=transformer, **config.model_kwargs
     )
     rows = transformer.transform(table.frame)
-    pac = getattr(model, "pac", 1)
+    # Each replica packs its own share of the batch.
+    pac = getattr(model, "pac", 1) * tf.distribute.get_strategy().num_replicas_in_sync
     if batch_size % pac:
         raise ValueError(
-            f"batch_size must be a multiple of pac={pac} for {config.model}. "
+            f"batch_size must be a multiple of {pac} for {config.model} (pac "
+            "times the replicas). "
             f"Received: batch_size={batch_size}"
         )
     steps = max(len(rows) // batch_size, 1)
@@ -329,6 +332,39 @@ def _run_callbacks(work_dir):
     ]
 
 
+def _check_multi_worker_batches(model_name: str, dataset: tf.data.Dataset) -> None:
+    # Keras 3 starts `fit` under a multi-worker strategy by reducing the first
+    # batch across workers, which fails on a tuple or dict of tensors.
+    if not isinstance(dataset.element_spec, tf.TensorSpec):
+        raise ValueError(
+            f"{model_name} trains on batches of several tensors (labels, pairs "
+            f"or conditions), which Keras {keras.__version__} cannot distribute "
+            "over several workers (keras-team/keras#20329); train it with "
+            "--strategy mirrored or default."
+        )
+
+
+def _log_steps_as_vectors(model: keras.Model) -> None:
+    """Makes `model.train_step` return its scalar logs as ``[1]`` vectors.
+
+    Across workers Keras 3 averages a step's logs with
+    ``strategy.reduce("MEAN", value, axis=0)``, which fails on the scalars
+    every ``train_step`` returns ("Invalid reduction dimension 0 for input
+    with 0 dimensions", tensorflow/tensorflow#72388); on ``[1]`` vectors it
+    gives the scalar mean over all replicas.
+    """
+    train_step = model.train_step
+
+    def vector_train_step(data):
+        logs = train_step(data)
+        return {
+            name: value[None] if value.shape.rank == 0 else value
+            for name, value in logs.items()
+        }
+
+    model.train_step = vector_train_step
+
+
 def fit(
     config: TrainConfig,
     data: Any = None,
@@ -349,6 +385,12 @@ def fit(
     model_class = registry.get_model_class(config.model)
     epochs = config.epochs or model_class.training_defaults["epochs"]
     batch_size = config.batch_size or model_class.training_defaults["batch_size"]
+    strategy_name = runtime.resolve_strategy(config.strategy)
+    if strategy_name == "multi-worker" and config.seed is None:
+        raise ValueError(
+            "A multi-worker run needs the same seed on every worker (they "
+            "must shuffle the data alike); pass --seed. Received: seed=None"
+        )
     seed = config.seed if config.seed is not None else runtime.new_seed()
     policy = runtime.resolve_precision(
         config.mixed_precision, auto_mixed=model_class.auto_mixed_precision
@@ -362,17 +404,27 @@ def fit(
     )
 
     with runtime.seeded(seed, deterministic), runtime.dtype_policy(policy):
-        strategy = runtime.distribution_strategy()
+        strategy = runtime.distribution_strategy(strategy_name)
+        replicas = strategy.num_replicas_in_sync
+        if batch_size % replicas:
+            raise ValueError(
+                f"batch_size is the global batch, split evenly over the "
+                f"{replicas} replicas: it must be a multiple of {replicas}. "
+                f"Received: batch_size={batch_size}"
+            )
         with strategy.scope():
             model, inputs, transformer = prepare(config, batch_size, seed, data)
             model.compile(jit_compile=jit_compile)
+        if strategy_name == "multi-worker":
+            _check_multi_worker_batches(config.model, inputs.dataset)
+            _log_steps_as_vectors(model)
         logger.info(
             "Training %s on %s", config.model, inputs.description["description"]
         )
         timer = EpochTimer()
         started = time.perf_counter()
         history = model.fit(
-            inputs.dataset,
+            runtime.shard_by_data(inputs.dataset),
             epochs=epochs,
             steps_per_epoch=inputs.steps_per_epoch,
             shuffle=False,  # the dataset shuffles, with the run's seed
@@ -387,6 +439,7 @@ def fit(
             ],
             verbose=_verbosity(config.verbose),
         ).history
+        runtime.average_replica_state(strategy, model.non_trainable_variables)
         seconds = time.perf_counter() - started
 
     result = TrainResult(
@@ -412,7 +465,9 @@ def fit(
             "jit_compile": config.jit_compile,
             "jit_compile_used": bool(model.jit_compile),
             "deterministic": deterministic,
-            "replicas": strategy.num_replicas_in_sync,
+            "strategy": config.strategy,
+            "strategy_used": strategy_name,
+            "replicas": replicas,
         },
         "data": inputs.description,
         "results": {
@@ -472,6 +527,13 @@ def train(config: TrainConfig, data: Any = None) -> TrainResult:
         FileNotFoundError: a data path that does not exist.
         FileExistsError: a non-empty output without ``overwrite``.
     """
+    if config.resume and runtime.resolve_strategy(config.strategy) == "multi-worker":
+        raise ValueError(
+            "--resume is not supported in a multi-worker run: only the chief "
+            "keeps a backup, and the workers would start from different weights."
+        )
+    if not runtime.is_chief(config.strategy):
+        return _train_as_worker(config, data)
     output = config.output_path()
     runs.check_output(output, config.overwrite)
     work_dir = runs.work_dir(output)
@@ -497,4 +559,15 @@ def train(config: TrainConfig, data: Any = None) -> TrainResult:
     write_run(fitted, output, overwrite=config.overwrite, work_dir=work_dir)
     shutil.rmtree(work_dir, ignore_errors=True)
     fitted.result.run_dir = output
+    return fitted.result
+
+
+def _train_as_worker(config: TrainConfig, data: Any) -> TrainResult:
+    """A multi-worker run on a worker other than the chief: it trains and
+    saves like the chief (every worker must take part in each collective
+    step), but into a temporary directory that it removes; only the chief
+    writes the run directory (Keras' multi-worker pattern)."""
+    with tempfile.TemporaryDirectory(prefix="kerasynth-worker-") as scratch:
+        fitted = fit(config, data, work_dir=Path(scratch))
+        write_run(fitted, Path(scratch) / "run", work_dir=Path(scratch))
     return fitted.result

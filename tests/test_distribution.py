@@ -33,12 +33,16 @@ images = np.random.default_rng(0).uniform(-1, 1, (16, 32, 32, 1)).astype("float3
 dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
 history = model.fit(dataset, epochs=1, verbose=0)
 after = [np.array(v) for v in model.generator.trainable_variables]
+# Each replica draws its own noise (the seed generator's state is mirrored).
+noise = strategy.run(lambda: model.latent_noise(2))
+first, second = [np.array(n) for n in strategy.experimental_local_results(noise)]
 print(json.dumps({
     "replicas": strategy.num_replicas_in_sync,
     "scaled": [float(v) for v in strategy.experimental_local_results(scaled)],
     "losses": {k: float(v[-1]) for k, v in history.history.items()},
     "changed": sum(not np.array_equal(a, b) for a, b in zip(before, after)),
     "generated": list(model.generate(3, seed=0).shape),
+    "replica_noise_differs": bool(not np.array_equal(first, second)),
 }))
 """
 
@@ -56,3 +60,4 @@ def test_mirrored_strategy_on_two_logical_cpus():
     assert all(v == v and abs(v) < 1e6 for v in result["losses"].values())
     assert result["changed"] > 0
     assert result["generated"] == [3, 32, 32, 1]
+    assert result["replica_noise_differs"]

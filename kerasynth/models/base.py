@@ -35,17 +35,32 @@ class GenerativeModel(keras.Model):
     latent_dim: int
     seed_generator: keras.random.SeedGenerator
 
+    def fresh_seed(self):
+        """A new stateless ``[2]`` seed from the model's seed generator.
+
+        Under a distribution strategy the generator's state is mirrored, so
+        every replica would draw the same noise; the replica's index is
+        folded in so that each draws its own.
+        """
+        seed = tf.cast(self.seed_generator.next(), tf.int32)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            seed = tf.random.experimental.stateless_fold_in(
+                seed, context.replica_id_in_sync_group
+            )
+        return seed
+
     def latent_noise(self, num_samples, seed=None):
         """Standard normal latent vectors, shape ``[num_samples, latent_dim]``.
 
         Args:
             num_samples: an int or a scalar int tensor.
             seed: an int or scalar int tensor (stateless: the same seed gives
-                the same noise), or `None` to draw from `self.seed_generator`.
+                the same noise), or `None` for fresh noise (`fresh_seed`).
         """
         shape = (num_samples, self.latent_dim)
         if seed is None:
-            return keras.random.normal(shape, seed=self.seed_generator)
+            return tf.random.stateless_normal(shape, seed=self.fresh_seed())
         seed = tf.cast(seed, tf.int32)
         return tf.random.stateless_normal(shape, seed=tf.stack([seed, 0]))
 
@@ -133,7 +148,7 @@ class ImageGenerativeModel(GenerativeModel):
         if label is not None:
             return tf.fill([num_samples], tf.cast(label, tf.int32))
         if seed is None:
-            pair = tf.cast(self.seed_generator.next(), tf.int32)
+            pair = self.fresh_seed()
         else:
             pair = tf.stack([tf.cast(seed, tf.int32), 1])
         return tf.random.stateless_uniform(

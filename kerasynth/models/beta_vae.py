@@ -177,7 +177,7 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
         images, labels = data if isinstance(data, tuple) else (data, None)
         with tf.GradientTape() as tape:
             mean, log_var = self.encode(images, labels, training=True)
-            epsilon = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
+            epsilon = tf.random.stateless_normal(tf.shape(mean), self.fresh_seed())
             latent = mean + tf.exp(0.5 * log_var) * epsilon
             decoded = self.decode(latent, labels, training=True)
             error = tf.square(tf.cast(images, tf.float32) - decoded)

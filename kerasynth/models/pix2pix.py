@@ -182,7 +182,7 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
                 "degrade and translate), e.g. the run's training data."
             )
         if seed is None:
-            pair = tf.cast(self.seed_generator.next(), tf.int32)
+            pair = self.fresh_seed()
         else:
             pair = tf.stack([tf.cast(seed, tf.int32), 0])
         pick_seed, degrade_seed = tf.unstack(

@@ -63,7 +63,7 @@ class TableGenerativeModel(GenerativeModel):
         """A stateless ``[2]`` int32 seed: from `seed`, or the model's
         seed generator when `seed` is `None`."""
         if seed is None:
-            return tf.cast(self.seed_generator.next(), tf.int32)
+            return self.fresh_seed()
         return tf.stack([tf.cast(seed, tf.int32), 0])
 
     def latent_noise(self, num_samples, seed=None):

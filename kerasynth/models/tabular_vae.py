@@ -64,7 +64,7 @@ class TabularVAE(SingleOptimizerModel, TableGenerativeModel):
         rows = data[0] if isinstance(data, tuple) else data
         with tf.GradientTape() as tape:
             mean, log_var = tf.split(self.encoder(rows, training=True), 2, axis=-1)
-            epsilon = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
+            epsilon = tf.random.stateless_normal(tf.shape(mean), self.fresh_seed())
             latent = mean + tf.exp(0.5 * log_var) * epsilon
             decoded = self.decoder(latent, training=True)
             reconstruction = tf.reduce_mean(
