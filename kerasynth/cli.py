@@ -243,14 +243,20 @@ def train(**options):
     click.echo(result.summary())
 
 
-@main.command()
-@click.option("--run", "run_dir", required=True, help="A run directory.")
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--run", "run_dir", help="A run directory.")
+@click.option(
+    "--saved-model",
+    help="Or: an exported generator, BASE/NAME (its highest version) or "
+    "BASE/NAME/V; its samples are written in shards to the --output folder.",
+)
 @click.option("--num", type=click.IntRange(min=1), required=True, help="How many.")
 @click.option(
     "--output",
     required=True,
     help="Images: *.png (one grid), *.npy (the array in [-1, 1]) or a folder "
-    "of PNGs. Tables: *.csv or *.parquet.",
+    "of PNGs. Tables: *.csv or *.parquet. With --saved-model: a folder of "
+    "part-*-of-* shards.",
 )
 @click.option("--seed", type=int, help="Same seed, same samples. Default: fresh.")
 @click.option(
@@ -258,20 +264,79 @@ def train(**options):
     "conditions",
     multiple=True,
     metavar="COLUMN=VALUE",
-    help="Tables: only rows with this category (repeatable). Conditional "
-    "image models: label=NAME.",
+    help="Tables: only rows with this category (repeatable; one with "
+    "--saved-model). Conditional image models: label=NAME.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "beam"]),
+    default="local",
+    show_default=True,
+    help="With --saved-model: this process, or an Apache Beam pipeline "
+    "(RunInference; the [beam] extra). Beam's own options, e.g. "
+    "--runner=DataflowRunner, follow a lone --.",
+)
+@click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --saved-model: output files.")  # fmt: skip
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    help="With --saved-model: samples per signature call. Default: 4096 rows "
+    "or 256 images.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet", "npy"]),
+    help="With --saved-model: the shards' format. Default: csv for tables, "
+    "npy for images.",
+)  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output.")
-def sample(run_dir, num, output, seed, conditions, overwrite):
-    """Draw samples from a trained model."""
+@click.argument("pipeline_args", nargs=-1, type=click.UNPROCESSED)
+def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
+           chunk_size, fmt, overwrite, pipeline_args):  # fmt: skip
+    """Draw samples from a trained model or an exported generator.
+
+    \b
+    kerasynth sample --run runs/dcgan --num 64 --output grid.png
+    kerasynth sample --saved-model serving/ctgan --engine beam --shards 8 \\
+        --num 1000000 --output synthetic/ -- --direct_num_workers=2
+    """
+    if (run_dir is None) == (saved_model is None):
+        raise click.UsageError("Give exactly one of --run or --saved-model.")
+    if run_dir is not None:
+        options = {"--engine": engine != "local", "--shards": shards != 1,
+                   "--chunk-size": chunk_size, "--format": fmt,
+                   "Beam options": pipeline_args}  # fmt: skip
+        used = [name for name, value in options.items() if value]
+        if used:
+            raise click.UsageError(f"{', '.join(used)}: only with --saved-model.")
     _import_tensorflow_quietly()
-    from kerasynth import atomic, sampling
+    import numpy as np
+
+    from kerasynth import atomic, batch_sampling, sampling
 
     atomic.check_output(Path(output), overwrite)
-    given = sampling.parse_conditions(conditions) or None
-    samples = sampling.sample_run(run_dir, num, seed=seed, conditions=given)
-    path = sampling.save_samples(samples, output, overwrite=overwrite)
-    click.echo(f"Wrote {num} samples to {path}")
+    given = sampling.parse_conditions(conditions)
+    if run_dir is not None:
+        samples = sampling.sample_run(run_dir, num, seed=seed, conditions=given or None)
+        path = sampling.save_samples(samples, output, overwrite=overwrite)
+        click.echo(f"Wrote {num} samples to {path}")
+        return
+    if len(given) > 1:
+        raise click.UsageError("--saved-model takes at most one --condition.")
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    try:
+        path = batch_sampling.sample_saved_model(
+            saved_model, num, output, shards=shards, seed=seed,
+            chunk_size=chunk_size, condition=next(iter(given.items()), None),
+            fmt=fmt, engine=engine, pipeline_args=list(pipeline_args),
+            overwrite=overwrite,
+        )  # fmt: skip
+    except ImportError as error:  # the [beam] extra is not installed
+        missing = click.ClickException(" ".join(str(error).split()))
+        missing.exit_code = 2
+        raise missing from None
+    click.echo(f"Wrote {num} samples in {shards} shards to {path} (seed {seed})")
 
 
 @main.command()

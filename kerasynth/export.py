@@ -17,7 +17,11 @@ output per column, decoded in the graph, and ``sample_conditional`` (also
 
 ``assets.extra/tf_serving_warmup_requests`` holds one warm-up
 ``PredictionLog`` per signature, so TF Serving traces both before its first
-request.
+request. ``assets.extra/kerasynth.json`` describes the generator for clients
+that read the folder rather than a server (`kerasynth.batch_sampling`): what
+it makes (images or a table), its signatures, a table's column order (a
+signature's outputs are a map, so their order is lost) and a conditional
+model's class names. TF Serving ignores both files' contents beyond warm-up.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasynth import runs
+from kerasynth import atomic, runs
 from kerasynth.models.base import ImageGenerativeModel
 from kerasynth.models.table_base import TableGenerativeModel, condition_key
 
 WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
+METADATA_FILE = Path("assets.extra") / "kerasynth.json"
 
 
 @dataclasses.dataclass
@@ -261,6 +266,26 @@ def write_warmup_requests(path: Path, name: str, endpoints: list[Endpoint]) -> N
             writer.write(log.SerializeToString())
 
 
+def describe(model, endpoints: list[Endpoint]) -> dict:
+    """The contents of ``assets.extra/kerasynth.json`` for `model`."""
+    from kerasynth import __version__
+
+    metadata = {
+        "kerasynth_version": __version__,
+        "model_class": type(model).__name__,
+        "signatures": [endpoint.name for endpoint in endpoints],
+    }
+    if isinstance(model, TableGenerativeModel):
+        metadata["kind"] = "table"
+        metadata["columns"] = list(model.transformer.columns)
+    else:
+        metadata["kind"] = "images"
+        metadata["image_shape"] = [model.image_size, model.image_size, model.channels]
+        if getattr(model, "num_classes", 0):
+            metadata["class_names"] = list(model.class_names)
+    return metadata
+
+
 def export_model(model, serving_dir: str | os.PathLike, name: str) -> Path:
     """Writes `model` as ``serving_dir/name/<next version>/`` and returns it.
 
@@ -289,6 +314,7 @@ def export_model(model, serving_dir: str | os.PathLike, name: str) -> Path:
     try:
         archive.write_out(str(staging / "model"), verbose=False)
         write_warmup_requests(staging / "model" / WARMUP_FILE, name, endpoints)
+        atomic.write_json(staging / "model" / METADATA_FILE, describe(model, endpoints))
         version_dir = model_dir / str(next_version(model_dir))
         os.replace(staging / "model", version_dir)
     finally:

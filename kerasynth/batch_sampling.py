@@ -1,0 +1,331 @@
+"""Sampling at scale from an exported generator, shard by shard.
+
+The SavedModel that `kerasynth.export` writes is the unit a distributed
+engine runs. A sampling job is planned here as a list of `Chunk` requests:
+``num`` samples split into ``shards`` output files, each shard into chunks of
+at most ``chunk_size`` samples, and every chunk one call of the SavedModel's
+``sample`` signature (or ``sample_conditional``) with its own seed. A chunk's
+seed is derived from ``(seed, shard, chunk)`` alone, so the samples do not
+depend on who runs the plan, in what order or on how many workers: the
+in-process engine here (`sample_saved_model`) and the Apache Beam pipeline in
+`kerasynth.beam` write the same shards.
+
+A shard is written as ``part-00003-of-00008.csv`` (or ``.parquet``, or
+``.npy`` for images: float32 in [-1, 1], shape ``[n, H, W, C]``), under a
+temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FORMATS = {"table": ("csv", "parquet"), "images": ("npy",)}
+DEFAULT_CHUNK_SIZE = {"table": 4096, "images": 256}
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """One signature call: `num_samples` samples for `shard`, drawn with
+    `seed`; `chunk` orders the chunks within their shard."""
+
+    shard: int
+    chunk: int
+    num_samples: int
+    seed: int
+
+
+def chunk_seed(seed: int, shard: int, chunk: int) -> int:
+    """A non-negative int32 seed for one chunk, from the job's seed and the
+    chunk's place alone (NumPy's `SeedSequence` hashes the three)."""
+    state = np.random.SeedSequence([seed, shard, chunk]).generate_state(1)[0]
+    return int(state >> 1)
+
+
+def plan(num: int, shards: int, chunk_size: int, seed: int) -> list[Chunk]:
+    """Splits `num` samples into `shards` shards of near-equal size (the first
+    ``num % shards`` one larger) and each shard into chunks of at most
+    `chunk_size`."""
+    for name, value in (("num", num), ("shards", shards), ("chunk_size", chunk_size)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1. Received: {name}={value}")
+    if shards > num:
+        raise ValueError(
+            f"Cannot split {num} samples into {shards} shards: every shard "
+            "needs at least one sample."
+        )
+    chunks = []
+    for shard in range(shards):
+        size = num // shards + (shard < num % shards)
+        for index, start in enumerate(range(0, size, chunk_size)):
+            chunks.append(
+                Chunk(
+                    shard,
+                    index,
+                    min(chunk_size, size - start),
+                    chunk_seed(seed, shard, index),
+                )
+            )
+    return chunks
+
+
+def shard_name(shard: int, shards: int, suffix: str) -> str:
+    """``part-00003-of-00008.csv``, the naming of Beam's and Hadoop's
+    sharded files."""
+    return f"part-{shard:05d}-of-{shards:05d}.{suffix}"
+
+
+def resolve_saved_model(path: str | os.PathLike) -> Path:
+    """`path` itself if it holds a ``saved_model.pb``, else its highest
+    integer version folder (TF Serving's ``BASE/NAME`` layout)."""
+    path = Path(path)
+    if (path / "saved_model.pb").is_file():
+        return path
+    versions = sorted(
+        (int(p.name) for p in path.glob("*") if p.name.isdigit() and p.is_dir()),
+        reverse=True,
+    )
+    for version in versions:
+        if (path / str(version) / "saved_model.pb").is_file():
+            return path / str(version)
+    raise ValueError(
+        f"{path} is not an exported generator: expected a SavedModel folder "
+        "(with saved_model.pb) or TF Serving's BASE/NAME folder of numbered "
+        "versions (written by `kerasynth export`)."
+    )
+
+
+class SavedGenerator:
+    """A generator exported by `kerasynth.export`, loaded for sampling.
+
+    Args:
+        path: the SavedModel folder, or ``BASE/NAME`` (its highest version).
+        condition: ``(column, value)`` for a table's ``sample_conditional``
+            signature, or ``("label", class)`` for a conditional image model
+            (a class name, or its index).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, condition: tuple[str, str] | None = None
+    ):
+        import tensorflow as tf
+
+        self.path = resolve_saved_model(path)
+        self.metadata = read_metadata(self.path)
+        self.kind = self.metadata["kind"]
+        self._loaded = tf.saved_model.load(str(self.path))
+        self.signature_name, self._extra = self._pick_signature(condition)
+        self._signature = self._loaded.signatures[self.signature_name]
+
+    def _pick_signature(self, condition):
+        import tensorflow as tf
+
+        signatures = set(self._loaded.signatures.keys())
+        if "sample" not in signatures:
+            raise ValueError(
+                f"{self.path} has no `sample` signature (it has "
+                f"{sorted(signatures)}): only generators that sample from noise "
+                "can run shard by shard. A translation model needs its input "
+                "images; serve it instead."
+            )
+        _, inputs = self._loaded.signatures["sample"].structured_input_signature
+        if self.kind == "table":
+            if condition is None:
+                return "sample", {}
+            if "sample_conditional" not in signatures:
+                raise ValueError(
+                    f"{self.path} has no `sample_conditional` signature: the "
+                    "table has no categorical column to condition on."
+                )
+            column, value = condition
+            return "sample_conditional", {
+                "column": tf.constant(column),
+                "value": tf.constant(value),
+            }
+        if "label" not in inputs:
+            if condition is not None:
+                raise ValueError(
+                    f"{self.path} is not a class-conditional generator: it takes "
+                    f"no condition. Received: {condition[0]}={condition[1]}"
+                )
+            return "sample", {}
+        return "sample", {"label": tf.constant(self._label(condition), tf.int32)}
+
+    def _label(self, condition) -> int:
+        """The class index of a ``label=NAME`` condition; -1 (classes drawn
+        uniformly) without one."""
+        if condition is None:
+            return -1
+        key, value = condition
+        names = self.metadata.get("class_names") or []
+        if key != "label":
+            raise ValueError(
+                f"An image generator takes only label=CLASS. Received: {key}={value}"
+            )
+        if value in names:
+            return names.index(value)
+        if value.isdigit() and int(value) < len(names):
+            return int(value)
+        raise ValueError(f"Unknown label {value!r}. The classes are {names}")
+
+    def sample(self, num_samples: int, seed: int):
+        """One signature call: an image array or a DataFrame."""
+        import tensorflow as tf
+
+        outputs = self._signature(
+            num_samples=tf.constant(num_samples, tf.int32),
+            seed=tf.constant(seed, tf.int32),
+            **self._extra,
+        )
+        outputs = {key: value.numpy() for key, value in outputs.items()}
+        return decode_outputs(outputs, self.kind, self.metadata.get("columns"))
+
+
+def read_metadata(version_dir: Path) -> dict[str, Any]:
+    """``assets.extra/kerasynth.json``; for an export without it, what the
+    signature's outputs tell (images when it returns ``images``)."""
+    from kerasynth.export import METADATA_FILE
+
+    path = version_dir / METADATA_FILE
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from None
+    return {"kind": None}
+
+
+def decode_outputs(outputs: dict[str, np.ndarray], kind: str | None, columns=None):
+    """A signature's outputs as samples: the ``images`` array, or a DataFrame
+    in `columns`' order with categories as text and missing values as NaN."""
+    if kind == "images" or (kind is None and set(outputs) == {"images"}):
+        return outputs["images"].astype(np.float32, copy=False)
+    frame = pd.DataFrame(
+        {name: _decode_column(outputs[name]) for name in (columns or sorted(outputs))}
+    )
+    return frame
+
+
+def _decode_column(values: np.ndarray) -> np.ndarray:
+    if values.dtype == object:  # tf.string: bytes; "" is a missing category
+        return np.array(
+            [value.decode() if value else None for value in values], dtype=object
+        )
+    return values
+
+
+def concatenate(parts: Iterable[Any]):
+    """Chunks of one shard, in order, as one array or DataFrame."""
+    parts = list(parts)
+    if isinstance(parts[0], pd.DataFrame):
+        return pd.concat(parts, ignore_index=True)
+    return np.concatenate(parts, axis=0)
+
+
+def encode_shard(samples, suffix: str) -> bytes:
+    """A shard's file contents."""
+    buffer = io.BytesIO()
+    if suffix == "npy":
+        np.save(buffer, samples, allow_pickle=False)
+    elif suffix == "parquet":
+        samples.to_parquet(buffer, index=False)
+    else:
+        buffer.write(samples.to_csv(index=False).encode())
+    return buffer.getvalue()
+
+
+def check_format(kind: str, fmt: str | None) -> str:
+    """`fmt`, or the kind's default, if the kind can be written in it."""
+    allowed = FORMATS[kind]
+    fmt = fmt or allowed[0]
+    if fmt not in allowed:
+        raise ValueError(
+            f"{'Images' if kind == 'images' else 'Tables'} are written as "
+            f"{' or '.join(allowed)} shards. Received: --format {fmt}"
+        )
+    return fmt
+
+
+def write_shards_locally(generator: SavedGenerator, chunks: list[Chunk], folder: Path,
+                         shards: int, fmt: str) -> None:  # fmt: skip
+    """The in-process engine: every shard's chunks, one after the other."""
+    by_shard: dict[int, list[Chunk]] = {}
+    for chunk in chunks:
+        by_shard.setdefault(chunk.shard, []).append(chunk)
+    for shard, own in sorted(by_shard.items()):
+        samples = concatenate(generator.sample(c.num_samples, c.seed) for c in own)
+        path = folder / shard_name(shard, shards, fmt)
+        path.write_bytes(encode_shard(samples, fmt))
+
+
+def sample_saved_model(
+    saved_model: str | os.PathLike,
+    num: int,
+    output: str | os.PathLike,
+    shards: int = 1,
+    seed: int = 0,
+    chunk_size: int | None = None,
+    condition: tuple[str, str] | None = None,
+    fmt: str | None = None,
+    engine: str = "local",
+    pipeline_args: list[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Samples `num` rows or images from an exported generator into
+    ``output/part-*-of-*``, in this process (``engine="local"``) or with
+    Apache Beam (``engine="beam"``, `pipeline_args` as on Beam's command
+    line, e.g. ``["--runner=DirectRunner", "--direct_num_workers=2"]``).
+
+    A local `output` is staged and renamed, so a failed job leaves nothing;
+    a remote one (``gs://...``, Beam only) gets each shard renamed into
+    place as it completes.
+    """
+    from kerasynth import atomic
+
+    generator = SavedGenerator(saved_model, condition)
+    if generator.kind is None:
+        raise ValueError(
+            f"{generator.path} has no assets.extra/kerasynth.json: export it "
+            "again with this kerasynth to sample it shard by shard."
+        )
+    fmt = check_format(generator.kind, fmt)
+    chunks = plan(num, shards, chunk_size or DEFAULT_CHUNK_SIZE[generator.kind], seed)
+    if engine == "local":
+        output = Path(output)
+        with atomic.staged_directory(output, overwrite) as staging:
+            write_shards_locally(generator, chunks, staging, shards, fmt)
+        return output
+    if engine != "beam":
+        raise ValueError(f"Unknown engine {engine!r}: use local or beam.")
+    from kerasynth import beam  # an ImportError names the extra to install
+
+    job = (generator.path, condition, chunks)
+    if "://" in str(output):
+        beam.run(*job, str(output), shards, fmt, pipeline_args)
+        return Path(str(output))
+    output = Path(output)
+    with atomic.staged_directory(output, overwrite) as staging:
+        beam.run(*job, str(staging), shards, fmt, pipeline_args)
+    return output
+
+
+def read_shards(folder: str | os.PathLike):
+    """All ``part-*`` shards of `folder`, in shard order, as one array or
+    DataFrame."""
+    paths = sorted(Path(folder).glob("part-*-of-*"))
+    if not paths:
+        raise ValueError(f"No part-*-of-* shards in {folder}")
+    readers = {
+        ".npy": np.load,
+        ".csv": pd.read_csv,
+        ".parquet": pd.read_parquet,
+    }
+    return concatenate(readers[path.suffix](path) for path in paths)

@@ -1,0 +1,166 @@
+"""Sampling an exported generator shard by shard: the plan, the in-process
+engine, and the same job on Apache Beam's DirectRunner (the ``[beam]``
+extra; CI installs it and sets KERASYNTH_REQUIRE_BEAM=1, so there the Beam
+tests must run rather than skip)."""
+
+import io
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasynth import batch_sampling, export, registry
+from kerasynth.batch_sampling import plan
+from kerasynth.data.transformer import TableTransformer
+from kerasynth.models.dcgan import DCGAN
+from kerasynth.testing import invoke_cli
+
+
+def beam_or_skip():
+    if os.environ.get("KERASYNTH_REQUIRE_BEAM") == "1":
+        import apache_beam  # noqa: F401 (must be installed: fail, not skip)
+    else:
+        pytest.importorskip("apache_beam")
+
+
+@pytest.fixture(scope="module")
+def table_export(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "sex": rng.choice(["F", "M"], 80),
+            "age": rng.normal(60, 10, 80).round(),
+            "cdr": rng.choice([0.0, 0.5, 1.0], 80),
+        }
+    )
+    transformer = TableTransformer(encoding="mode_specific", seed=0).fit(frame)
+    model = registry.get_model(
+        "tvae", transformer=transformer, latent_dim=4, encoder_widths=(8,),
+        decoder_widths=(8,),
+    )  # fmt: skip
+    return export.export_model(model, tmp_path_factory.mktemp("serving"), "table")
+
+
+@pytest.fixture(scope="module")
+def image_export(tmp_path_factory):
+    model = DCGAN(image_size=32, generator_filters=4, discriminator_filters=4)
+    return export.export_model(model, tmp_path_factory.mktemp("serving"), "mri")
+
+
+def test_plan_splits_evenly_and_seeds_by_place():
+    chunks = plan(num=10, shards=3, chunk_size=2, seed=7)
+    sizes = {}
+    for chunk in chunks:
+        sizes[chunk.shard] = sizes.get(chunk.shard, 0) + chunk.num_samples
+    assert sizes == {0: 4, 1: 3, 2: 3}
+    assert max(c.num_samples for c in chunks) == 2
+    # A chunk's seed depends on (seed, shard, chunk) alone.
+    again = plan(num=20, shards=3, chunk_size=2, seed=7)
+    assert chunks[0].seed == again[0].seed
+    assert len({c.seed for c in chunks}) == len(chunks)
+    assert plan(10, 3, 2, seed=8)[0].seed != chunks[0].seed
+
+
+@pytest.mark.parametrize(
+    "num, shards, chunk_size, message",
+    [(3, 4, 1, "into 4 shards"), (0, 1, 1, "num must"), (5, 1, 0, "chunk_size")],
+)
+def test_plan_refuses_impossible_splits(num, shards, chunk_size, message):
+    with pytest.raises(ValueError, match=message):
+        plan(num, shards, chunk_size, seed=0)
+
+
+def test_local_engine_writes_shards_of_decoded_rows(table_export, tmp_path):
+    out = batch_sampling.sample_saved_model(
+        table_export.parent, num=50, output=tmp_path / "rows", shards=3, seed=1,
+        chunk_size=8,
+    )  # fmt: skip
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"part-0000{i}-of-00003.csv" for i in range(3)]
+    rows = batch_sampling.read_shards(out)
+    assert list(rows.columns) == ["sex", "age", "cdr"]  # the table's order
+    assert len(rows) == 50 and set(rows["sex"]) <= {"F", "M"}
+    # Shard 0, chunk 0 is the signature called with that chunk's seed.
+    generator = batch_sampling.SavedGenerator(table_export)
+    first = plan(50, 3, 8, seed=1)[0]
+    expected = generator.sample(first.num_samples, first.seed)
+    as_read = pd.read_csv(io.BytesIO(batch_sampling.encode_shard(expected, "csv")))
+    pd.testing.assert_frame_equal(rows.iloc[:8], as_read)
+
+
+def test_conditional_rows_and_parquet(table_export, tmp_path):
+    out = batch_sampling.sample_saved_model(
+        table_export, num=12, output=tmp_path / "f", shards=2, seed=0,
+        condition=("sex", "F"), fmt="parquet",
+    )  # fmt: skip
+    rows = batch_sampling.read_shards(out)
+    assert len(rows) == 12 and set(rows["sex"]) == {"F"}
+
+
+def test_bad_requests_name_what_is_wrong(table_export, image_export, tmp_path):
+    with pytest.raises(ValueError, match="Tables are written as csv or parquet"):
+        batch_sampling.sample_saved_model(table_export, 4, tmp_path / "a", fmt="npy")
+    with pytest.raises(ValueError, match="not a class-conditional generator"):
+        batch_sampling.SavedGenerator(image_export, condition=("label", "yes"))
+    with pytest.raises(ValueError, match="is not an exported generator"):
+        batch_sampling.sample_saved_model(tmp_path, 4, tmp_path / "b")
+    assert not (tmp_path / "a").exists()
+
+
+def test_beam_writes_the_same_shards_as_the_local_engine(
+    table_export, image_export, tmp_path
+):
+    beam_or_skip()
+    for exported, num, fmt in ((table_export, 40, "csv"), (image_export, 10, "npy")):
+        local, beam = tmp_path / f"local-{fmt}", tmp_path / f"beam-{fmt}"
+        common = dict(num=num, shards=4, seed=3, chunk_size=3)
+        batch_sampling.sample_saved_model(exported, output=local, **common)
+        batch_sampling.sample_saved_model(
+            exported, output=beam, engine="beam",
+            pipeline_args=["--direct_num_workers=2",
+                           "--direct_running_mode=multi_threading"],
+            **common,
+        )  # fmt: skip
+        names = sorted(p.name for p in beam.iterdir())
+        assert names == sorted(p.name for p in local.iterdir())
+        assert len(names) == 4
+        for name in names:
+            assert (beam / name).read_bytes() == (local / name).read_bytes(), name
+    images = batch_sampling.read_shards(tmp_path / "beam-npy")
+    assert images.shape == (10, 32, 32, 1) and np.abs(images).max() <= 1
+
+
+def test_cli_beam_engine(table_export, tmp_path):
+    beam_or_skip()
+    out = tmp_path / "cli"
+    result = invoke_cli(
+        "sample", "--saved-model", str(table_export.parent), "--engine", "beam",
+        "--shards", "2", "--num", "20", "--seed", "4", "--output", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "20 samples in 2 shards" in result.output
+    assert len(batch_sampling.read_shards(out)) == 20
+
+
+def test_cli_refuses_bad_sampling_options(table_export, tmp_path):
+    result = invoke_cli("sample", "--saved-model", str(table_export), "--num", "3",
+                        "--shards", "5", "--output", str(tmp_path / "x"))  # fmt: skip
+    assert result.exit_code == 2 and "into 5 shards" in result.output
+    result = invoke_cli("sample", "--num", "3", "--output", str(tmp_path / "y"))
+    assert result.exit_code == 2 and "--run or --saved-model" in result.output
+
+
+def test_cli_without_beam_names_the_extra(table_export, tmp_path, monkeypatch):
+    import sys
+
+    import kerasynth
+
+    monkeypatch.setitem(sys.modules, "apache_beam", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "kerasynth.beam", raising=False)
+    monkeypatch.delattr(kerasynth, "beam", raising=False)
+    result = invoke_cli("sample", "--saved-model", str(table_export), "--engine",
+                        "beam", "--num", "3", "--output", str(tmp_path / "z"))  # fmt: skip
+    assert result.exit_code == 2
+    assert "pip install 'kerasynth[beam]'" in result.output
+    assert not (tmp_path / "z").exists()
