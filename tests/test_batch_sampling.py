@@ -159,8 +159,10 @@ def test_cli_without_beam_names_the_extra(table_export, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "apache_beam", None)  # as if not installed
     monkeypatch.delitem(sys.modules, "kerasynth.beam", raising=False)
     monkeypatch.delattr(kerasynth, "beam", raising=False)
-    result = invoke_cli("sample", "--saved-model", str(table_export), "--engine",
-                        "beam", "--num", "3", "--output", str(tmp_path / "z"))  # fmt: skip
+    result = invoke_cli(
+        "sample", "--saved-model", str(table_export), "--engine", "beam",
+        "--num", "3", "--output", str(tmp_path / "z"),
+    )  # fmt: skip
     assert result.exit_code == 2
     assert "pip install 'kerasynth[beam]'" in result.output
     assert not (tmp_path / "z").exists()
