@@ -834,8 +834,15 @@ class TableTransformer:
             if info.integer:
                 values = tf.round(values)
             elif info.decimals is not None:
+                # Grappler turns a graph's `x / 1000` into `x * 0.001`, one
+                # ulp off (0.6910000000000001); parsing "691e-3" is exact.
                 scale = tf.constant(10.0**info.decimals, tf.float64)
-                values = tf.round(values * scale) / scale
+                digits = tf.strings.as_string(
+                    tf.cast(tf.round(values * scale), tf.int64)
+                )
+                values = tf.strings.to_number(
+                    tf.strings.join([digits, f"e-{info.decimals}"]), tf.float64
+                )
             if len(spans) == 3:
                 flags = tf.argmax(outputs[:, spans[2].start : spans[2].end], axis=1)
                 nan = tf.constant(math.nan, tf.float64)
