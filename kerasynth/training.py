@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 import kerasynth
-from kerasynth import imaging, registry, runs, runtime
+from kerasynth import graph_fit, imaging, registry, runs, runtime
 from kerasynth.config import TrainConfig
 
 logger = logging.getLogger("kerasynth")
@@ -80,7 +80,13 @@ class _Input:
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of every epoch (the first one includes tracing)."""
+    """Records the wall time of every epoch (the first one includes tracing).
+
+    Under `graph_fit.fit_in_graph` a compiled call's time is counted in the
+    first of its epochs.
+    """
+
+    logs_only = True  # reads no weights: `graph_fit` may replay it
 
     def __init__(self):
         super().__init__()
@@ -423,22 +429,36 @@ def fit(
         )
         timer = EpochTimer()
         started = time.perf_counter()
-        history = model.fit(
-            runtime.shard_by_data(inputs.dataset),
-            epochs=epochs,
-            steps_per_epoch=inputs.steps_per_epoch,
-            shuffle=False,  # the dataset shuffles, with the run's seed
-            callbacks=[
-                keras.callbacks.TerminateOnNaN(),
-                timer,
-                # Monitors first: EarlyStopping and ModelCheckpoint read the
-                # metric they add to the same logs.
-                *_monitoring_callbacks(config, inputs, work_dir),
-                *_run_callbacks(work_dir),
-                *callbacks,
-            ],
-            verbose=_verbosity(config.verbose),
-        ).history
+        fit_callbacks = [
+            keras.callbacks.TerminateOnNaN(),
+            timer,
+            # Monitors first: EarlyStopping and ModelCheckpoint read the
+            # metric they add to the same logs.
+            *_monitoring_callbacks(config, inputs, work_dir),
+            *_run_callbacks(work_dir),
+            *callbacks,
+        ]
+        if model.modality == "table" and graph_fit.fits_in_graph(
+            model, fit_callbacks, strategy
+        ):
+            # Short epochs: several per compiled call (see graph_fit).
+            history = graph_fit.fit_in_graph(
+                model,
+                inputs.dataset,
+                epochs=epochs,
+                steps_per_epoch=inputs.steps_per_epoch,
+                callbacks=fit_callbacks,
+                verbose=_verbosity(config.verbose),
+            ).history
+        else:
+            history = model.fit(
+                runtime.shard_by_data(inputs.dataset),
+                epochs=epochs,
+                steps_per_epoch=inputs.steps_per_epoch,
+                shuffle=False,  # the dataset shuffles, with the run's seed
+                callbacks=fit_callbacks,
+                verbose=_verbosity(config.verbose),
+            ).history
         runtime.average_replica_state(strategy, model.non_trainable_variables)
         seconds = time.perf_counter() - started
 
