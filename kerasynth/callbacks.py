@@ -22,6 +22,7 @@ model.fit(dataset, epochs=200, callbacks=[
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import keras
@@ -193,7 +194,27 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     (seen in kerasynth's kill-and-resume test: "bad object header version
     number"). This writes the weights and the epoch to temporary files and
     renames them into place: a kill leaves the previous epoch's backup.
+
+    It also backs up at most every `min_interval` seconds (and always after
+    the first epoch): a table model's epoch can be a single 5 ms step, and
+    writing the weights after each of 300 such epochs took longer than the
+    training. A killed run then repeats at most `min_interval` seconds of
+    epochs.
     """
+
+    def __init__(self, backup_dir, min_interval: float = 20.0, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.min_interval = min_interval
+        self._last_saved = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        now = time.monotonic()
+        due = self._last_saved is None or now - self._last_saved >= self.min_interval
+        if self.save_freq == "epoch" and due:
+            self._save_model()
+            self._last_saved = time.monotonic()
 
     def _save_model(self):
         import json
