@@ -24,11 +24,14 @@ def test_other_sizes_add_or_remove_blocks(image_size):
     assert model.discriminator.output_shape == (None, 1)
 
 
-def test_run_model_test(tmp_path):
+@pytest.mark.parametrize("step", ["fresh", "reuse"])
+def test_run_model_test(tmp_path, step):
     rng = np.random.default_rng(0)
     batch = rng.uniform(-1, 1, (4, 32, 32, 1)).astype("float32")
     run_model_test(
-        lambda: DCGAN(image_size=32, generator_filters=4, discriminator_filters=4),
+        lambda: DCGAN(
+            image_size=32, generator_filters=4, discriminator_filters=4, step=step
+        ),
         batch,
         tmp_path,
         expected_sample_shape=(32, 32, 1),
@@ -41,6 +44,7 @@ def test_run_model_test(tmp_path):
         ({"image_size": 48}, "image_size=48"),
         ({"channels": 2}, "channels=2"),
         ({"latent_dim": 0}, "latent_dim=0"),
+        ({"step": "twice"}, "step='twice'"),
     ],
 )
 def test_invalid_arguments_name_the_value(kwargs, message):
@@ -83,3 +87,36 @@ def test_mixed_float16_loss_scales_both_optimizers(tmp_path):
         keras.optimizers.LossScaleOptimizer,
     )
     assert reloaded.generator.layers[2].dtype_policy.name == "mixed_float16"
+
+
+@pytest.mark.parametrize("step, generator_calls", [("fresh", 2), ("reuse", 1)])
+def test_step_generator_and_discriminator_passes(step, generator_calls):
+    # "reuse" (PyTorch's example) generates one batch per step for both
+    # updates; both steps run the discriminator three times, and both train
+    # both networks.
+    model = DCGAN(
+        image_size=32, generator_filters=4, discriminator_filters=4, step=step
+    )
+    model.compile(run_eagerly=True)
+    calls = {"generator": 0, "discriminator": 0}
+    for name in calls:
+        network = getattr(model, name)
+
+        def counted(*args, _call=network.call, _name=name, **kwargs):
+            calls[_name] += 1
+            return _call(*args, **kwargs)
+
+        network.call = counted
+    weights = {
+        name: [v.numpy().copy() for v in getattr(model, name).trainable_weights]
+        for name in calls
+    }
+    batch = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 1)).astype("float32")
+    history = model.fit(batch, batch_size=4, verbose=0)
+    assert calls == {"generator": generator_calls, "discriminator": 3}
+    assert np.isfinite(history.history["g_loss"][0])
+    for name, before in weights.items():
+        after = getattr(model, name).trainable_weights
+        assert all(
+            not np.array_equal(b, a.numpy()) for b, a in zip(before, after, strict=True)
+        ), name

@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasynth.models.batch_normalization import BatchNormalization
+
 
 def build_patchgan(
     image_size,
@@ -35,7 +37,7 @@ def build_patchgan(
         # (bs, 32, 32, 64), (bs, 16, 16, 128), (bs, 8, 8, 256)
         x = layers.Conv2D(width, 4, strides=2, padding="same", dtype=dtype)(x)
         if block > 0:
-            x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype)(x)
+            x = BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype)(x)
         x = layers.LeakyReLU(negative_slope=0.2, dtype=dtype)(x)
     x = layers.ZeroPadding2D(1, dtype=dtype)(x)  # (bs, 10, 10, 256)
     x = layers.Conv2D(1, 4, dtype=dtype)(x)  # (bs, 7, 7, 1)

@@ -27,7 +27,10 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
     The study's Figure 4 networks: at 64x64 with 3 channels, the U-Net has
     1,318,659 and the PatchGAN 666,817 trainable parameters. Loss: binary
     cross-entropy on every patch plus `l1_weight` x the L1 distance to the
-    target; Adam 2e-4 (beta_1 0.5) for both networks.
+    target; Adam 2e-4 (beta_1 0.5) for both networks. Each step translates
+    the batch once: the discriminator learns from that translation, then the
+    generator from the updated discriminator's verdict on it (as in Isola et
+    al.'s code).
 
     Trained on (source, target) pairs: two folders matched by relative path,
     or one folder whose sources are degraded by `pairing` (``noise``,
@@ -111,21 +114,26 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
         if isinstance(source, tuple):
             source = self.label_maps(*source)
 
-        # Discriminator: (source, target) is real, (source, translation) fake.
-        with tf.GradientTape() as tape:
+        # One translation serves both updates: the generator does not change
+        # in between, so a second forward pass would give the same images
+        # (and move the BatchNorm statistics twice per step). The generator's
+        # tape pauses while the discriminator learns.
+        with tf.GradientTape() as g_tape:
             fake = self.generator(source, training=True)
-            real_probs = self.discriminator([source, target], training=True)
-            fake_probs = self.discriminator([source, fake], training=True)
-            d_loss = losses.gan_discriminator_loss(real_probs, fake_probs)
-            scaled = self.discriminator_optimizer.scale_loss(
-                losses.scale_for_replicas(d_loss)
-            )
-        variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply(tape.gradient(scaled, variables), variables)
-
-        # Generator: fool the patches and stay close to the target (L1).
-        with tf.GradientTape() as tape:
-            fake = self.generator(source, training=True)
+            with g_tape.stop_recording():
+                # Discriminator: (source, target) is real, (source, fake) fake.
+                with tf.GradientTape() as d_tape:
+                    real_probs = self.discriminator([source, target], training=True)
+                    fake_probs = self.discriminator([source, fake], training=True)
+                    d_loss = losses.gan_discriminator_loss(real_probs, fake_probs)
+                    scaled = self.discriminator_optimizer.scale_loss(
+                        losses.scale_for_replicas(d_loss)
+                    )
+                variables = self.discriminator.trainable_variables
+                self.discriminator_optimizer.apply(
+                    d_tape.gradient(scaled, variables), variables
+                )
+            # Generator: fool the updated patches, stay close to the target (L1).
             fake_probs = self.discriminator([source, fake], training=True)
             l1 = tf.reduce_mean(tf.abs(tf.cast(target, tf.float32) - fake))
             g_loss = losses.gan_generator_loss(fake_probs) + self.l1_weight * l1
@@ -133,7 +141,7 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
                 losses.scale_for_replicas(g_loss)
             )
         variables = self.generator.trainable_variables
-        self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
+        self.generator_optimizer.apply(g_tape.gradient(scaled, variables), variables)
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)

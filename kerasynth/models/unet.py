@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasynth.models.batch_normalization import BatchNormalization
+
 
 def build_unet(
     image_size, channels, filters=64, dtype=None, name="generator", extra_channels=0
@@ -33,12 +35,12 @@ def build_unet(
     def down(x, width, norm):
         x = layers.Conv2D(width, 4, strides=2, padding="same", dtype=dtype)(x)
         if norm:
-            x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype)(x)
+            x = BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype)(x)
         return layers.LeakyReLU(negative_slope=0.2, dtype=dtype)(x)
 
     def up(x, width):
         x = layers.Conv2DTranspose(width, 4, strides=2, padding="same", dtype=dtype)(x)
-        x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype)(x)
+        x = BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=dtype)(x)
         return layers.ReLU(dtype=dtype)(x)
 
     inputs = keras.Input(
