@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasynth.data.images import ImageData
+from kerasynth.data.pipeline import no_autotune
 
 # name -> (default strength, what the strength means)
 PAIRINGS = {
@@ -163,4 +164,4 @@ def make_pair_dataset(
     dataset = tf.data.Dataset.zip(dataset, seeds).map(
         to_pair, num_parallel_calls=tf.data.AUTOTUNE
     )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(no_autotune())

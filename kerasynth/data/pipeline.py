@@ -87,10 +87,10 @@ def make_dataset(
     dataset = dataset.batch(batch_size, drop_remainder=True)
     if augment is not None:
         dataset = _augment(dataset, _AUGMENT_FNS[augment], seed, with_labels)
-    return dataset.prefetch(tf.data.AUTOTUNE).with_options(_no_autotune())
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(no_autotune())
 
 
-def _no_autotune() -> tf.data.Options:
+def no_autotune() -> tf.data.Options:
     """Options that turn tf.data's autotuning off.
 
     Keras makes a new iterator every epoch, and with autotuning on, one epoch
@@ -135,4 +135,5 @@ def make_row_dataset(rows, batch_size: int, *, seed: int | None = None):
         raise ValueError(f"`batch_size` must be >= 1. Received: {batch_size=}")
     dataset = tf.data.Dataset.from_tensor_slices(tf.constant(rows, tf.float32))
     dataset = dataset.repeat().shuffle(len(rows), seed=seed)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(no_autotune())
