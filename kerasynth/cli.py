@@ -243,7 +243,7 @@ def train(**options):
     click.echo(result.summary())
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
+@main.command()
 @click.option("--run", "run_dir", help="A run directory.")
 @click.option(
     "--saved-model",
@@ -323,6 +323,11 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
         return
     if len(given) > 1:
         raise click.UsageError("--saved-model takes at most one --condition.")
+    if pipeline_args and engine != "beam":
+        raise click.UsageError(
+            f"Unexpected arguments {' '.join(pipeline_args)}: Beam's options "
+            "need --engine beam."
+        )
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
     try:

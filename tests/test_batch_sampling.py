@@ -149,6 +149,15 @@ def test_cli_refuses_bad_sampling_options(table_export, tmp_path):
     assert result.exit_code == 2 and "into 5 shards" in result.output
     result = invoke_cli("sample", "--num", "3", "--output", str(tmp_path / "y"))
     assert result.exit_code == 2 and "--run or --saved-model" in result.output
+    result = invoke_cli("sample", "--saved-model", str(table_export), "--num", "3",
+                        "--shard", "2", "--output", str(tmp_path / "z"))  # fmt: skip
+    assert result.exit_code == 2 and "No such option '--shard'" in result.output
+    result = invoke_cli(
+        "sample", "--saved-model", str(table_export), "--num", "3",
+        "--output", str(tmp_path / "z"), "--", "--runner=X",
+    )  # fmt: skip
+    assert result.exit_code == 2 and "need --engine beam" in result.output
+    assert not (tmp_path / "z").exists()
 
 
 def test_cli_without_beam_names_the_extra(table_export, tmp_path, monkeypatch):
