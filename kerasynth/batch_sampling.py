@@ -46,7 +46,8 @@ class Chunk:
 def chunk_seed(seed: int, shard: int, chunk: int) -> int:
     """A non-negative int32 seed for one chunk, from the job's seed and the
     chunk's place alone (NumPy's `SeedSequence` hashes the three)."""
-    state = np.random.SeedSequence([seed, shard, chunk]).generate_state(1)[0]
+    # SeedSequence takes non-negative entries: a negative seed wraps to 32 bits.
+    state = np.random.SeedSequence([seed % 2**32, shard, chunk]).generate_state(1)[0]
     return int(state >> 1)
 
 
@@ -83,19 +84,26 @@ def shard_name(shard: int, shards: int, suffix: str) -> str:
     return f"part-{shard:05d}-of-{shards:05d}.{suffix}"
 
 
-def resolve_saved_model(path: str | os.PathLike) -> Path:
+def _join(*parts: str) -> str:
+    # Not pathlib: it would turn "gs://bucket" into "gs:/bucket".
+    return "/".join([parts[0].rstrip("/"), *parts[1:]])
+
+
+def resolve_saved_model(path: str | os.PathLike) -> str:
     """`path` itself if it holds a ``saved_model.pb``, else its highest
-    integer version folder (TF Serving's ``BASE/NAME`` layout)."""
-    path = Path(path)
-    if (path / "saved_model.pb").is_file():
+    integer version folder (TF Serving's ``BASE/NAME`` layout). Local or
+    remote (``gs://...``): read through ``tf.io.gfile``."""
+    from tensorflow.io import gfile
+
+    path = os.fspath(path)
+    if gfile.exists(_join(path, "saved_model.pb")):
         return path
-    versions = sorted(
-        (int(p.name) for p in path.glob("*") if p.name.isdigit() and p.is_dir()),
-        reverse=True,
-    )
+    names = gfile.listdir(path) if gfile.isdir(path) else []
+    versions = sorted((int(n.strip("/")) for n in names if n.strip("/").isdigit()),
+                      reverse=True)  # fmt: skip
     for version in versions:
-        if (path / str(version) / "saved_model.pb").is_file():
-            return path / str(version)
+        if gfile.exists(_join(path, str(version), "saved_model.pb")):
+            return _join(path, str(version))
     raise ValueError(
         f"{path} is not an exported generator: expected a SavedModel folder "
         "(with saved_model.pb) or TF Serving's BASE/NAME folder of numbered "
@@ -121,9 +129,26 @@ class SavedGenerator:
         self.path = resolve_saved_model(path)
         self.metadata = read_metadata(self.path)
         self.kind = self.metadata["kind"]
-        self._loaded = tf.saved_model.load(str(self.path))
+        self._loaded = tf.saved_model.load(self.path)
         self.signature_name, self._extra = self._pick_signature(condition)
         self._signature = self._loaded.signatures[self.signature_name]
+        if condition is not None and self.kind == "table":
+            self._check_condition(condition)
+
+    def _check_condition(self, condition) -> None:
+        """One row, so that an unknown column or category is a clear error
+        here rather than a failed pipeline."""
+        import tensorflow as tf
+
+        try:
+            self.sample(1, 0)
+        except tf.errors.InvalidArgumentError:
+            column, value = condition
+            raise ValueError(
+                f"Unknown condition {column}={value}: expected COLUMN=VALUE with a "
+                f"categorical column of the table and one of its categories "
+                f"(columns: {self.metadata.get('columns')})."
+            ) from None
 
     def _pick_signature(self, condition):
         import tensorflow as tf
@@ -189,17 +214,20 @@ class SavedGenerator:
         return decode_outputs(outputs, self.kind, self.metadata.get("columns"))
 
 
-def read_metadata(version_dir: Path) -> dict[str, Any]:
-    """``assets.extra/kerasynth.json``; for an export without it, what the
-    signature's outputs tell (images when it returns ``images``)."""
+def read_metadata(version_dir: str) -> dict[str, Any]:
+    """``assets.extra/kerasynth.json``, or ``{"kind": None}`` for an export
+    without it."""
+    from tensorflow.io import gfile
+
     from kerasynth.export import METADATA_FILE
 
-    path = version_dir / METADATA_FILE
-    if path.is_file():
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON: {error}") from None
+    path = _join(version_dir, *METADATA_FILE.parts)
+    if gfile.exists(path):
+        with gfile.GFile(path, "r") as file:
+            try:
+                return json.loads(file.read())
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path} is not valid JSON: {error}") from None
     return {"kind": None}
 
 
@@ -278,15 +306,16 @@ def sample_saved_model(
     engine: str = "local",
     pipeline_args: list[str] | None = None,
     overwrite: bool = False,
-) -> Path:
+) -> Path | str:
     """Samples `num` rows or images from an exported generator into
     ``output/part-*-of-*``, in this process (``engine="local"``) or with
     Apache Beam (``engine="beam"``, `pipeline_args` as on Beam's command
     line, e.g. ``["--runner=DirectRunner", "--direct_num_workers=2"]``).
 
     A local `output` is staged and renamed, so a failed job leaves nothing;
-    a remote one (``gs://...``, Beam only) gets each shard renamed into
-    place as it completes.
+    a remote one (``gs://...``, Beam only; returned as a string) gets each
+    shard renamed into place as it completes, and is checked complete at
+    the end. A remote runner needs a remote `saved_model` and `output`.
     """
     from kerasynth import atomic
 
@@ -307,10 +336,14 @@ def sample_saved_model(
         raise ValueError(f"Unknown engine {engine!r}: use local or beam.")
     from kerasynth import beam  # an ImportError names the extra to install
 
+    beam.check_reachable(pipeline_args, generator.path, str(output))
     job = (generator.path, condition, chunks)
     if "://" in str(output):
-        beam.run(*job, str(output), shards, fmt, pipeline_args)
-        return Path(str(output))
+        output = str(output)
+        beam.clear_shards(output, overwrite)
+        beam.run(*job, output, shards, fmt, pipeline_args)
+        beam.check_complete(output, shards, fmt)
+        return output
     output = Path(output)
     with atomic.staged_directory(output, overwrite) as staging:
         beam.run(*job, str(staging), shards, fmt, pipeline_args)

@@ -122,6 +122,51 @@ def build(pipeline, path, condition, chunks: list[Chunk], output: str, shards: i
     )
 
 
+# Runners that execute in this machine's processes, where local paths work.
+LOCAL_RUNNERS = {"directrunner", "prismrunner", "interactiverunner", "direct", "prism"}
+
+
+def check_reachable(pipeline_args, saved_model: str, output: str) -> None:
+    """A remote runner's workers cannot read or write this machine's
+    folders: refuse local paths before starting it."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    runner = PipelineOptions(list(pipeline_args or [])).view_as(StandardOptions).runner
+    if runner is None or str(runner).lower() in LOCAL_RUNNERS:
+        return
+    for what, path in (("--saved-model", saved_model), ("--output", output)):
+        if "://" not in path:
+            raise ValueError(
+                f"{runner} runs on other machines, which cannot reach the local "
+                f"{what} {path}: give a shared location (gs://..., s3://...)."
+            )
+
+
+def clear_shards(output: str, overwrite: bool) -> None:
+    """Refuses to mix with an earlier job's shards in `output`, or deletes
+    them when `overwrite`."""
+    found = [m.path for m in FileSystems.match([FileSystems.join(output, "part-*")])[0]
+             .metadata_list]  # fmt: skip
+    if found and not overwrite:
+        raise ValueError(
+            f"{output} already holds {len(found)} shards (e.g. {found[0]}); pass "
+            "--overwrite to replace them."
+        )
+    if found:
+        FileSystems.delete(found)
+
+
+def check_complete(output: str, shards: int, fmt: str) -> None:
+    """Every shard of the job exists in `output`."""
+    names = [
+        FileSystems.join(output, shard_name(s, shards, fmt)) for s in range(shards)
+    ]
+    missing = [name for name in names if not FileSystems.exists(name)]
+    if missing:
+        raise ValueError(f"The job wrote {shards - len(missing)} of {shards} shards; "
+                         f"missing: {missing[:3]}")  # fmt: skip
+
+
 def run(path, condition, chunks: list[Chunk], output: str, shards: int, fmt: str,
         pipeline_args: list[str] | None = None) -> None:  # fmt: skip
     """Runs the sampling pipeline to completion with `pipeline_args` (Beam's

@@ -203,6 +203,11 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     def __init__(self, backup_dir, min_interval: float = 20.0, **kwargs):
+        if kwargs.get("double_checkpoint"):
+            raise ValueError(
+                "AtomicBackupAndRestore never leaves a broken backup, so it "
+                "keeps no second copy: double_checkpoint is not supported."
+            )
         super().__init__(backup_dir, **kwargs)
         self.min_interval = min_interval
         self._last_saved = None
@@ -227,7 +232,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         with open(partial_metadata, "w", encoding="utf-8") as file:
             json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen},
                       file)  # fmt: skip
-        # Weights first: a kill between the two renames resumes one epoch
-        # early from newer weights, never from a missing or broken file.
+        # Weights first: a kill between the two renames resumes from the
+        # previous backup's epoch count with the newer weights (repeating
+        # the epochs between), never from a missing or broken file.
         os.replace(partial_weights, self._weights_path)
         os.replace(partial_metadata, self._training_metadata_path)

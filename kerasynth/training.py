@@ -501,6 +501,17 @@ def fit(
     return Fitted(model, result, record, history, transformer, inputs.sources)
 
 
+def _keep_last_row_per_epoch(path: Path) -> None:
+    """A resumed run repeats the epochs after its last backup, and the CSV
+    log (appended to) holds them twice: keep each epoch's last row."""
+    import pandas as pd
+
+    log = pd.read_csv(path)
+    if "epoch" in log and log["epoch"].duplicated().any():
+        log = log.drop_duplicates("epoch", keep="last").sort_values("epoch")
+        log.to_csv(path, index=False)
+
+
 def write_run(
     fitted: Fitted, output: Path, overwrite: bool = False, work_dir: Path | None = None
 ) -> Path:
@@ -511,6 +522,8 @@ def write_run(
         for name in (runs.CSV_LOG_FILE, runs.TENSORBOARD_DIR, runs.BEST_MODEL_FILE):
             if work_dir is not None and (work_dir / name).exists():
                 shutil.move(str(work_dir / name), str(staging / name))
+        if (staging / runs.CSV_LOG_FILE).exists():
+            _keep_last_row_per_epoch(staging / runs.CSV_LOG_FILE)
         model.save(staging / runs.MODEL_FILE)
         runs.write_json(staging / runs.HISTORY_FILE, fitted.history)
         runs.write_json(staging / runs.CONFIG_FILE, fitted.record)

@@ -5,6 +5,7 @@ tests must run rather than skip)."""
 
 import io
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -175,3 +176,45 @@ def test_cli_without_beam_names_the_extra(table_export, tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "pip install 'kerasynth[beam]'" in result.output
     assert not (tmp_path / "z").exists()
+
+
+def test_unknown_condition_and_negative_seed(table_export, tmp_path):
+    with pytest.raises(ValueError, match="Unknown condition sex=X"):
+        batch_sampling.SavedGenerator(table_export, condition=("sex", "X"))
+    assert plan(4, 1, 4, seed=-5)[0].seed >= 0
+
+
+def test_remote_style_paths_keep_their_scheme(table_export):
+    # TensorFlow's in-memory filesystem stands in for gs://: the path must
+    # reach tf.io.gfile whole ("ram://", not pathlib's "ram:/").
+    from tensorflow.io import gfile
+
+    base = "ram://serving/table"
+    for source in Path(table_export).rglob("*"):
+        target = f"{base}/1/{source.relative_to(table_export).as_posix()}"
+        if source.is_dir():
+            gfile.makedirs(target)
+        else:
+            gfile.makedirs(target.rsplit("/", 1)[0])
+            gfile.copy(str(source), target, overwrite=True)
+    assert batch_sampling.resolve_saved_model(base) == f"{base}/1"
+    assert batch_sampling.read_metadata(f"{base}/1")["columns"] == ["sex", "age", "cdr"]
+
+
+def test_beam_refuses_local_paths_on_a_remote_runner(tmp_path):
+    beam_or_skip()
+    from kerasynth import beam
+
+    args = ["--runner=DataflowRunner"]
+    with pytest.raises(ValueError, match="cannot reach the local --saved-model"):
+        beam.check_reachable(args, "serving/ctgan", "gs://bucket/out")
+    with pytest.raises(ValueError, match="cannot reach the local --output"):
+        beam.check_reachable(args, "gs://bucket/serving/ctgan", str(tmp_path))
+    beam.check_reachable(["--direct_num_workers=2"], "serving/ctgan", str(tmp_path))
+    (tmp_path / "part-00000-of-00002.csv").write_text("a\n1\n")
+    with pytest.raises(ValueError, match="already holds 1 shards"):
+        beam.clear_shards(str(tmp_path), overwrite=False)
+    with pytest.raises(ValueError, match="wrote 1 of 2 shards"):
+        beam.check_complete(str(tmp_path), 2, "csv")
+    beam.clear_shards(str(tmp_path), overwrite=True)
+    assert not list(tmp_path.iterdir())
