@@ -8,8 +8,10 @@ directly and keeps its statistics in float32. In our DCGAN's training step
 the unfused ops and their casts were about a tenth of the op time.
 
 The class keeps Keras' name, so the weights' paths in a ``.keras`` file (which
-Keras derives from the class name) and the configs stay those of
-`keras.layers.BatchNormalization`: files saved before load into it, and back.
+Keras derives from the class name) stay those of
+`keras.layers.BatchNormalization`: weights saved before load into it. A
+``.keras`` file saved with it names ``kerasynth>BatchNormalization``, so
+loading one needs kerasynth imported (as every kerasynth model does anyway).
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ class BatchNormalization(layers.BatchNormalization):
     convolutional networks use), the batch statistics and the normalization
     come from ``tf.compat.v1.nn.fused_batch_norm``. The moving statistics are
     updated as Keras does (``moving * momentum + batch * (1 - momentum)``,
-    with the biased batch variance), so only rounding differs; TensorFlow
-    raises an ``epsilon`` below 1.001e-5 to that minimum in the fused kernel.
+    with the biased batch variance), so only rounding differs.
     Inference, masks, renormalization, synchronized statistics and other axes
     use Keras' own path.
 
