@@ -64,7 +64,7 @@ def pipelines(
     from kerasynth.data.pipeline import make_dataset
 
     datasets = {"input": workload.dataset}
-    if workload.unit == "images" and not getattr(model, "needs_sources", False):
+    if model.task == "latent_images":
         datasets["input_flip"] = make_dataset(
             workload.data,
             workload.batch_size,

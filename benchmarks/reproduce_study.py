@@ -138,7 +138,7 @@ def run_image(
 ) -> dict[str, Any]:
     import tensorflow as tf
 
-    from kerasynth import training
+    from kerasynth import tasks
     from kerasynth.evaluation import IMAGE_NCC_COPY_THRESHOLD
     from kerasynth.metrics.image import psnr, ssim
     from kerasynth.metrics.memorization import (
@@ -151,7 +151,7 @@ def run_image(
         kwargs["pairing"] = "noise"  # the study's noise-input synthesis
     fitted = fit(model, folder, epochs, seed, data, model_kwargs=kwargs)
     net, real = fitted.model, data.images
-    samples = training.sample_images(net, len(real), seed, sources=fitted.sources)
+    samples = tasks.task_of(net).sample(net, len(real), seed, context=fitted.context)
     metrics: dict[str, Any] = {}
     if model == "beta_vae":
         pairs = "reconstruction of each real image"

@@ -110,7 +110,7 @@ def samplers(model: keras.Model, saved: Any, workload: Workload) -> dict[str, Sa
         # A class-conditional model's signatures also take a label per image.
         return {"label": tf.zeros([n], tf.int32)} if num_classes else {}
 
-    if getattr(model, "needs_sources", False):
+    if model.task == "translation":
         data = workload.data
         sources = (data.images, data.labels) if model.uses_labels else data.images
 
@@ -136,7 +136,7 @@ def samplers(model: keras.Model, saved: Any, workload: Workload) -> dict[str, Sa
         "generate": lambda n, s: model.generate(n, seed=s),
         "saved_model_sample": sample,
     }
-    if model.modality == "image":
+    if model.task == "latent_images":
 
         @functools.cache
         def noise(n: int) -> tf.Tensor:

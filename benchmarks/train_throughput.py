@@ -100,7 +100,7 @@ class Workload:
 def load_workload(
     args: argparse.Namespace, model: keras.Model | None = None
 ) -> Workload:
-    """The data and constructor arguments of `args.model`, by its modality.
+    """The data and constructor arguments of `args.model`, by its task.
 
     Image models train on `load_images(args.data)` (the embedded MNI152
     slices by default), Pix2Pix on pairs whose sources its pairing degrades
@@ -113,10 +113,10 @@ def load_workload(
         model: an already built model (a run's) whose sizes, or transformer,
             the data must fit; `None` builds the model from `args`.
     """
-    from kerasynth import registry
+    from kerasynth import registry, tasks
 
     model_class = registry.get_model_class(args.model)
-    if model_class.modality == "table":
+    if tasks.task_of(model_class).data_kind == "table":
         return _table_workload(args, model_class, model)
     return _image_workload(args, model_class, model)
 
@@ -144,7 +144,7 @@ def _image_workload(args, model_class, model) -> Workload:
         images = np.tile(data.images, (args.data_repeat, 1, 1, 1))
         data = dataclasses.replace(data, images=images, labels=labels)
     batch_size = args.batch_size or model_class.training_defaults["batch_size"]
-    if getattr(model, "needs_sources", False):
+    if model.task == "translation":
         # Pix2Pix: each epoch degrades the images afresh into its sources.
         dataset = make_pair_dataset(
             data.images,

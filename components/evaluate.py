@@ -5,8 +5,10 @@ Evaluator gate, with the privacy metrics TFX lacks)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from kerasynth import verdicts
 from kerasynth.components.artifacts import Evaluation, Examples, Model, ModelBlessing
 from kerasynth.components.component import Input, Output, component
 from kerasynth.components.ingest import data_file
@@ -25,23 +27,29 @@ METRICS = {
         m["memorization"][k]["copy_share"] for k in ("ssim", "ncc")
     ),  # fmt: skip
     "derived_from_real": lambda m: float(m["derived_from_real"]),
+    "utility_ratio": lambda m: m["utility"]["ratio"],
 }
 
-DEFAULT_THRESHOLDS = {
-    "table": {
-        "quality": {"min": 0.7},
-        "mia_auc": {"max": 0.6},
-        "exact_copy_share": {"max": 0.0},
-    },
-    "image": {
-        "copy_share": {"max": 0.01},
-        "derived_from_real": {"max": 0.0},
-    },
-}
+
+def load_thresholds(path: str | Path) -> dict[str, dict[str, float]]:
+    """Reads and checks a thresholds file (JSON ``{metric: {min|max: x}}``),
+    so that a bad one fails before a pipeline trains, not after."""
+    try:
+        thresholds = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"Thresholds file {path} is not JSON: {error}") from None
+    if not isinstance(thresholds, dict):
+        raise ValueError(
+            f"Thresholds file {path} must hold an object of "
+            f"{{metric: {{min|max: value}}}}. Received: {thresholds!r}"
+        )
+    check_thresholds(thresholds)
+    return thresholds
 
 
 def check_thresholds(thresholds: dict[str, dict[str, float]]) -> None:
-    """Raises `ValueError` for an unknown metric or bound name."""
+    """Raises `ValueError` for an unknown metric or bound, or a bound that
+    is not a number."""
     for name, bounds in thresholds.items():
         if name not in METRICS:
             raise ValueError(
@@ -53,6 +61,11 @@ def check_thresholds(thresholds: dict[str, dict[str, float]]) -> None:
                 f"Threshold of {name!r} must be {{'min': x}} and/or {{'max': x}}. "
                 f"Received: {bounds!r}"
             )
+        for bound, value in bounds.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(
+                    f"Threshold {name}.{bound} must be a number. Received: {value!r}"
+                )
 
 
 def judge(metrics: dict[str, Any], thresholds: dict) -> list[str]:
@@ -85,9 +98,11 @@ def evaluate(
     """Writes the report of `model` on `examples` (privacy against the
     run's own holdout) and blesses the model if every threshold holds."""
     from kerasynth import evaluation as evaluation_module
+    from kerasynth import tasks
 
-    modality = examples.properties.get("modality", "image")
-    thresholds = DEFAULT_THRESHOLDS[modality] if thresholds is None else thresholds
+    if thresholds is None:  # what the report shows red, for the model's task
+        task = tasks.task_of(model.properties["model"])
+        thresholds = verdicts.default_thresholds(task.gated_metrics)
     check_thresholds(thresholds)
     result = evaluation_module.evaluate_run(
         model.uri, data=str(data_file(examples)), target=target, seed=seed

@@ -8,6 +8,7 @@ import json
 
 from kerasynth.components.artifacts import Model, ModelBlessing, PushedModel
 from kerasynth.components.component import Input, Output, component
+from kerasynth.components.lineage import LINEAGE_POINTER
 
 
 class ExportRefused(ValueError):
@@ -20,7 +21,7 @@ def export(
     blessing: Input[ModelBlessing],
     pushed: Output[PushedModel],
     *,
-    serving_dir: str = "serving",
+    serving_dir: str,
     name: str | None = None,
     force: bool = False,
 ):
@@ -36,9 +37,7 @@ def export(
     version = export_run(model.uri, serving_dir, name)
     # The SavedModel carries a pointer back to its lineage.
     pointer = {"pipeline_root": str(pushed.path.parents[2]), "model": model.uri}
-    (version / "assets.extra" / "kerasynth_lineage.json").write_text(
-        json.dumps(pointer, indent=2)
-    )
+    (version / LINEAGE_POINTER).write_text(json.dumps(pointer, indent=2))
     pushed.uri = str(version)
     pushed.properties.update(
         name=version.parent.name,

@@ -16,6 +16,10 @@ from typing import Any, Protocol
 
 from kerasynth.components.artifacts import ARTIFACT_TYPES, Artifact
 
+LINEAGE_FILE = "lineage.sqlite"  # in the pipeline root
+# What an export pushed by a pipeline keeps of where it came from.
+LINEAGE_POINTER = Path("assets.extra") / "kerasynth_lineage.json"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
     id INTEGER PRIMARY KEY, type TEXT NOT NULL, uri TEXT NOT NULL,
@@ -187,3 +191,65 @@ class SqliteLineageStore:
             })  # fmt: skip
             frontier.extend(i[1] for i in inputs)
         return sorted(chain, key=lambda step: -step["execution"])
+
+
+def find_store(path: str | Path, root: str | Path | None = None) -> Path:
+    """The lineage store that recorded `path`: the one in `root`, else the
+    one a pushed export points to, else one in a folder above `path`.
+
+    Raises:
+        FileNotFoundError: `path` does not exist, or no store is found.
+    """
+    target = Path(path)
+    if not target.exists():
+        raise FileNotFoundError(f"No such file or folder: {target}")
+    folders = (target, *target.parents)
+    if root is None:
+        pointer = next((f / LINEAGE_POINTER for f in folders
+                        if (f / LINEAGE_POINTER).is_file()), None)  # fmt: skip
+        if pointer is not None:
+            root = json.loads(pointer.read_text())["pipeline_root"]
+        else:
+            root = next((f for f in folders if (f / LINEAGE_FILE).is_file()), None)
+    if root is None or not (Path(root) / LINEAGE_FILE).is_file():
+        raise FileNotFoundError(
+            f"No lineage store found for {target}; pass --root PIPELINE_ROOT."
+        )
+    return Path(root) / LINEAGE_FILE
+
+
+def describe_lineage(path: str | Path, root: str | Path | None = None) -> list[str]:
+    """The lines of ``kerasynth lineage PATH``: the artifact, then each
+    execution back to the source data, with its parameters and inputs."""
+    store_path = find_store(path, root)
+    store = SqliteLineageStore(store_path)
+    try:
+        artifact = store.find(path)
+        if artifact is None:
+            raise ValueError(
+                f"{path} is not an artifact recorded in {store_path.parent}."
+            )
+        lines = [
+            f"{artifact.type_name} {artifact.uri} (sha256 {artifact.fingerprint[:12]})"
+        ]
+        for step in store.trace(artifact):
+            params = ", ".join(
+                f"{k}={v}"
+                for k, v in step["parameters"].items()
+                if v not in (None, "", {}, [])
+            )
+            lines.append(
+                f"  <- {step['component']} (execution {step['execution']}): {params}"
+            )
+            for name, source in step["inputs"].items():
+                lines.append(
+                    f"       {name}: {source.type_name} {source.uri} "
+                    f"(sha256 {source.fingerprint[:12]})"
+                )
+            if not step["inputs"]:
+                facts = step["outputs"]["examples"].properties
+                fingerprint = facts.get("source_fingerprint", "unknown")
+                lines.append(f"       source data fingerprint: {fingerprint}")
+        return lines
+    finally:
+        store.close()

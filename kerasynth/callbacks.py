@@ -29,18 +29,14 @@ import keras
 import pandas as pd
 import tensorflow as tf
 
-from kerasynth import atomic, imaging
+from kerasynth import atomic, imaging, tasks
+from kerasynth.tasks.images import ImageTask
+from kerasynth.tasks.tables import TableTask
 
-IMAGE_METRICS = ("frechet_distance", "kid")
-TABLE_METRICS = ("mean_ks", "quality")
 
-
-def _sample(model, num_samples, seed, sources=None):
-    from kerasynth.training import sample_images
-
-    if model.modality == "table":
-        return model.generate(num_samples, seed=seed)
-    return sample_images(model, num_samples, seed, sources=sources)
+def _sample(model, num_samples, seed, context=None):
+    # The model's task knows what its sampling needs (Pix2Pix: real images).
+    return tasks.task_of(model).sample(model, num_samples, seed, context=context)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -52,11 +48,12 @@ class SampleGrid(keras.callbacks.Callback):
         num_samples: images per grid.
         seed: the seed of every grid (the same noise each time).
         log_dir: also write a TensorBoard image summary there.
-        sources: real images for a translation model (Pix2Pix).
+        context: what the model's sampling needs besides the model (a
+            translation model's real images; see `kerasynth.tasks`).
     """
 
     def __init__(self, directory, every=1, num_samples=16, seed=0, log_dir=None,
-                 sources=None):  # fmt: skip
+                 context=None):  # fmt: skip
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1. Received: every={every}")
@@ -65,13 +62,13 @@ class SampleGrid(keras.callbacks.Callback):
         self.num_samples = num_samples
         self.seed = seed
         self.log_dir = log_dir
-        self.sources = sources
+        self.context = context
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        images = _sample(self.model, self.num_samples, self.seed, self.sources)
+        images = _sample(self.model, self.num_samples, self.seed, self.context)
         self.directory.mkdir(parents=True, exist_ok=True)
         imaging.save_images(
             images, self.directory / f"epoch_{epoch + 1:04d}.png", overwrite=True
@@ -133,14 +130,16 @@ class FidelityMonitor(keras.callbacks.Callback):
         seed: the samples' seed (fixed: the metric changes with the model,
             not with the noise).
         name: the ``logs`` key (default ``val_<metric>``).
+        context: what the model's sampling needs besides the model (a
+            translation model's real images; see `kerasynth.tasks`).
     """
 
     def __init__(self, real, metric=None, every=1, num_samples=None, seed=0,
-                 name=None):  # fmt: skip
+                 name=None, context=None):  # fmt: skip
         super().__init__()
         tabular = isinstance(real, pd.DataFrame)
-        metric = metric or ("mean_ks" if tabular else "frechet_distance")
-        allowed = TABLE_METRICS if tabular else IMAGE_METRICS
+        allowed = (TableTask if tabular else ImageTask).fidelity_metrics
+        metric = metric or allowed[0]
         if metric not in allowed:
             raise ValueError(
                 f"metric must be one of {', '.join(allowed)} for "
@@ -156,11 +155,12 @@ class FidelityMonitor(keras.callbacks.Callback):
         self.name = name or f"val_{metric}"
         self.mode = "max" if metric == "quality" else "min"
         self.value = None
+        self.context = context
         self._pca = None
 
     def compute(self) -> float:
         """The metric of the current model's samples."""
-        samples = _sample(self.model, self.num_samples, self.seed)
+        samples = _sample(self.model, self.num_samples, self.seed, self.context)
         if self.metric == "mean_ks":
             from kerasynth.metrics.table import mean_ks
 

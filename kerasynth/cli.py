@@ -92,7 +92,7 @@ def list_models():
 
     for name, cls in registry.list_models().items():
         summary = (cls.__doc__ or "").strip().splitlines()[0]
-        click.echo(f"{name:<12} {cls.modality:<6} {summary}")
+        click.echo(f"{name:<12} {cls.task:<14} {summary}")
 
 
 @main.command()
@@ -270,14 +270,12 @@ def train(**options):
 @click.option(
     "--engine",
     type=click.Choice(["local", "beam"]),
-    default="local",
-    show_default=True,
-    help="With --saved-model: this process, or an Apache Beam pipeline "
-    "(RunInference; the [beam] extra). Beam's own options, e.g. "
+    help="With --saved-model: this process (local, the default), or an Apache "
+    "Beam pipeline (RunInference; the [beam] extra). Beam's own options, e.g. "
     "--runner=DataflowRunner, follow a lone --.",
 )
-@click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True,
-              help="With --saved-model: output files.")  # fmt: skip
+@click.option("--shards", type=click.IntRange(min=1),
+              help="With --saved-model: output files (default: 1).")  # fmt: skip
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
@@ -302,11 +300,15 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
     """
     if (run_dir is None) == (saved_model is None):
         raise click.UsageError("Give exactly one of --run or --saved-model.")
+    options = {"engine": engine, "shards": shards, "chunk_size": chunk_size,
+               "fmt": fmt}  # fmt: skip
+    given = {name: value for name, value in options.items() if value is not None}
     if run_dir is not None:
-        options = {"--engine": engine != "local", "--shards": shards != 1,
-                   "--chunk-size": chunk_size, "--format": fmt,
-                   "Beam options": pipeline_args}  # fmt: skip
-        used = [name for name, value in options.items() if value]
+        flags = {"engine": "--engine", "shards": "--shards",
+                 "chunk_size": "--chunk-size", "fmt": "--format"}  # fmt: skip
+        used = [flags[name] for name in given]
+        if pipeline_args:
+            used.append("Beam options")
         if used:
             raise click.UsageError(f"{', '.join(used)}: only with --saved-model.")
     _import_tensorflow_quietly()
@@ -315,13 +317,13 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
     from kerasynth import atomic, batch_sampling, sampling
 
     atomic.check_output(Path(output), overwrite)
-    given = sampling.parse_conditions(conditions)
+    asked = sampling.parse_conditions(conditions)
     if run_dir is not None:
-        samples = sampling.sample_run(run_dir, num, seed=seed, conditions=given or None)
+        samples = sampling.sample_run(run_dir, num, seed=seed, conditions=asked or None)
         path = sampling.save_samples(samples, output, overwrite=overwrite)
         click.echo(f"Wrote {num} samples to {path}")
         return
-    if len(given) > 1:
+    if len(asked) > 1:
         raise click.UsageError("--saved-model takes at most one --condition.")
     if pipeline_args and engine != "beam":
         raise click.UsageError(
@@ -332,16 +334,15 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
         seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
     try:
         path = batch_sampling.sample_saved_model(
-            saved_model, num, output, shards=shards, seed=seed,
-            chunk_size=chunk_size, condition=next(iter(given.items()), None),
-            fmt=fmt, engine=engine, pipeline_args=list(pipeline_args),
-            overwrite=overwrite,
+            saved_model, num, output, seed=seed,
+            condition=next(iter(asked.items()), None),
+            pipeline_args=list(pipeline_args), overwrite=overwrite, **given,
         )  # fmt: skip
     except ImportError as error:  # the [beam] extra is not installed
         missing = click.ClickException(" ".join(str(error).split()))
         missing.exit_code = 2
         raise missing from None
-    click.echo(f"Wrote {num} samples in {shards} shards to {path} (seed {seed})")
+    click.echo(f"Wrote {num} samples to {path} (seed {seed})")
 
 
 @main.command()
@@ -358,7 +359,7 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
 )
 @click.option("--target", help="Tables: the column to predict for utility.")
 @click.option("--num", type=click.IntRange(min=1), help="Synthetic samples to draw.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Metric seed.")
+@click.option("--seed", type=int, help="Metric seed (default: 0).")
 @click.option("--output", required=True, help="The report folder.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output.")
 def evaluate(run_dir, synthetic, data, holdout, holdout_fraction, target, num, seed,
@@ -370,15 +371,16 @@ def evaluate(run_dir, synthetic, data, holdout, holdout_fraction, target, num, s
     if (run_dir is None) == (synthetic is None):
         raise click.UsageError("Give exactly one of --run and --synthetic.")
     atomic.check_output(Path(output), overwrite)
+    seeded = {} if seed is None else {"seed": seed}
     if run_dir is not None:
         result = evaluation.evaluate_run(
             run_dir, data=data, holdout=holdout, holdout_fraction=holdout_fraction,
-            target=target, num_samples=num, seed=seed,
+            target=target, num_samples=num, **seeded,
         )  # fmt: skip
     else:
         result = evaluation.evaluate_synthetic(
             synthetic, data=data, holdout=holdout, holdout_fraction=holdout_fraction,
-            target=target, seed=seed,
+            target=target, **seeded,
         )  # fmt: skip
     path = result.write(output, overwrite=overwrite)
     click.echo(f"{result.summary()} -> {path / 'report.html'}")
@@ -404,59 +406,33 @@ def pipeline():
 
 @pipeline.command("run")
 @click.option("--model", "model_name", required=True, help="Registered model name.")
-@click.option("--data", help="The source. Default: the modality's embedded data.")
+@click.option("--data", help="The source. Default: the model's embedded data.")
 @click.option("--root", required=True, help="Pipeline root: artifacts and lineage.")
-@click.option("--serving-dir", default="serving", show_default=True,
-              help="TF Serving's model base path.")  # fmt: skip
+@click.option("--serving-dir", help="TF Serving's model base path (default: serving).")
 @click.option("--name", help="Model name under TF Serving. Default: the model's.")
 @click.option("--thresholds", help="A JSON file of {metric: {min|max: value}}.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's.")
 @click.option("--columns", help="Tables: comma-separated columns.")
 @click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--target", help="Tables: the column to predict for utility.")
-@click.option("--image-size", type=int, default=64, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--image-size", type=int, help="Images: the side. Default: the model's.")
+@click.option("--seed", type=int, help="Seeds every step (default: 0).")
 @click.option("--force", is_flag=True, help="Push even an unblessed model.")
 @click.option("--no-cache", is_flag=True, help="Run every component again.")
 @click.option("--quiet", is_flag=True, help="No per-component status lines.")
-def pipeline_run(model_name, data, root, serving_dir, name, thresholds, epochs,
-                 columns, dropna, target, image_size, seed, force, no_cache,
-                 quiet):  # fmt: skip
+def pipeline_run(model_name, root, thresholds, columns, no_cache, quiet,
+                 **options):  # fmt: skip
     """Ingest -> train -> evaluate (the gate) -> export, with lineage."""
     _import_tensorflow_quietly()
-    import json
+    from kerasynth.components.evaluate import load_thresholds
+    from kerasynth.pipelines import pipeline_for, run_pipeline
 
-    from kerasynth import registry
-    from kerasynth.pipelines import image_pipeline, run_pipeline, table_pipeline
-
-    limits = None
-    if thresholds:
-        try:
-            limits = json.loads(Path(thresholds).read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"Thresholds file {thresholds} is not JSON: {error}"
-            ) from None
-    modality = registry.get_model_class(model_name).modality
-    if limits is not None:  # fail before training, not after
-        from kerasynth.components.evaluate import check_thresholds
-
-        check_thresholds(limits)
-    common = {
-        "data": data,
-        "epochs": epochs,
-        "thresholds": limits,
-        "serving_dir": serving_dir,
-        "name": name,
-        "force": force,
-        "seed": seed,
-    }
-    if modality == "table":
-        steps = table_pipeline(
-            model_name, columns=_split(columns), dropna=dropna, target=target, **common
-        )
-    else:
-        steps = image_pipeline(model_name, image_size=image_size, **common)
+    options.update(
+        columns=_split(columns),
+        thresholds=load_thresholds(thresholds) if thresholds else None,
+    )
+    given = {k: v for k, v in options.items() if v is not None and v is not False}
+    steps = pipeline_for(model_name, **given)
     status = (lambda line: None) if quiet else click.echo
     result = run_pipeline(steps, root, use_cache=not no_cache, status=status)
     blessing = result.artifact("evaluate.blessing").properties
@@ -471,52 +447,10 @@ def pipeline_run(model_name, data, root, serving_dir, name, thresholds, epochs,
 def lineage(path, root):
     """Trace an artifact (a file or folder a pipeline wrote, or a pushed
     SavedModel) back to its source data."""
-    import json
+    from kerasynth.components.lineage import describe_lineage
 
-    from kerasynth.components.lineage import SqliteLineageStore
-    from kerasynth.pipelines.runner import LINEAGE_FILE
-
-    target = Path(path)
-    if not target.exists():
-        raise FileNotFoundError(f"No such file or folder: {target}")
-    if root is None:
-        pointer = next(
-            (p / "assets.extra" / "kerasynth_lineage.json"
-             for p in (target, *target.parents)
-             if (p / "assets.extra" / "kerasynth_lineage.json").is_file()), None,
-        )  # fmt: skip
-        if pointer is not None:
-            root = json.loads(pointer.read_text())["pipeline_root"]
-        else:
-            root = next(
-                (str(p) for p in (target, *target.parents)
-                 if (p / LINEAGE_FILE).is_file()), None,
-            )  # fmt: skip
-    if root is None or not (Path(root) / LINEAGE_FILE).is_file():
-        raise FileNotFoundError(
-            f"No lineage store found for {target}; pass --root PIPELINE_ROOT."
-        )
-    store = SqliteLineageStore(Path(root) / LINEAGE_FILE)
-    artifact = store.find(target)
-    if artifact is None:
-        raise ValueError(f"{target} is not an artifact recorded in {root}.")
-    click.echo(
-        f"{artifact.type_name} {artifact.uri} (sha256 {artifact.fingerprint[:12]})"
-    )
-    for step in store.trace(artifact):
-        params = ", ".join(f"{k}={v}" for k, v in step["parameters"].items()
-                           if v not in (None, "", {}, []))  # fmt: skip
-        click.echo(
-            f"  <- {step['component']} (execution {step['execution']}): {params}"
-        )
-        for name, source in step["inputs"].items():
-            click.echo(f"       {name}: {source.type_name} {source.uri} "
-                       f"(sha256 {source.fingerprint[:12]})")  # fmt: skip
-        if not step["inputs"]:
-            facts = step["outputs"]["examples"].properties
-            click.echo(f"       source data fingerprint: "
-                       f"{facts.get('source_fingerprint', 'unknown')}")  # fmt: skip
-    store.close()
+    for line in describe_lineage(path, root):
+        click.echo(line)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,11 @@ import numpy as np
 import pandas as pd
 
 from kerasynth import report
+from kerasynth.verdicts import level
 
 logger = logging.getLogger("kerasynth")
 
-# Privacy verdict thresholds (documented in the report).
-MIA_AUC_WARN = 0.6
-CLOSER_TO_TRAIN_WARN = 0.6
+# What makes a synthetic image a copy of a training image.
 IMAGE_COPY_THRESHOLD = 0.95  # SSIM
 # SSIM misses noisy copies (noise of 0.05 drags a copy's SSIM to ~0.92 on
 # flat MRI background), so the audit also runs on normalized correlation.
@@ -62,10 +61,6 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
-
-
-def _level(ok: bool, warn: bool = False) -> str:
-    return "ok" if ok else ("warn" if warn else "bad")
 
 
 # === Tables ===
@@ -127,11 +122,10 @@ def evaluate_table(
     summary = [
         {"label": "Quality score", "value": quality["overall"],
          "note": "SDMetrics-style, 1 is best",
-         "level": _level(quality["overall"] >= 0.8, quality["overall"] >= 0.6)},
+         "level": level("quality", quality["overall"])},
         {"label": "Detection AUC", "value": metrics["detection_auc"],
          "note": "real vs synthetic classifier, 0.5 is ideal",
-         "level": _level(metrics["detection_auc"] < 0.7,
-                         metrics["detection_auc"] < 0.85)},
+         "level": level("detection_auc", metrics["detection_auc"])},
     ]  # fmt: skip
     if holdout is not None:
         metrics["privacy"] = privacy.privacy_report(
@@ -145,8 +139,7 @@ def evaluate_table(
             summary.append(
                 {"label": "Utility ratio", "value": metrics["utility"]["ratio"],
                  "note": f"train on synthetic / train on real, predicting {target}",
-                 "level": _level(metrics["utility"]["ratio"] >= 0.9,
-                                 metrics["utility"]["ratio"] >= 0.7)}
+                 "level": level("utility_ratio", metrics["utility"]["ratio"])}
             )  # fmt: skip
     figures = {
         "distributions": report.distribution_figure(real, synthetic),
@@ -219,7 +212,9 @@ def _privacy_card(privacy_metrics: dict) -> dict:
     auc = privacy_metrics["mia_auc"]
     copies = privacy_metrics["exact_copies"]["count"]
     closer = privacy_metrics["closer_to_train_share"]
-    risky = copies > 0 or auc > MIA_AUC_WARN or closer > CLOSER_TO_TRAIN_WARN
+    share = privacy_metrics["exact_copies"]["share"]
+    risky = "bad" in (level("exact_copy_share", share), level("mia_auc", auc),
+                      level("closer_to_train_share", closer))  # fmt: skip
     verdict = "at risk" if risky else "no leak found"
     return {
         "label": "Privacy",
@@ -338,13 +333,13 @@ def evaluate_images(
             "note": f"{copy_share:.1%} of synthetic images have SSIM >= "
                     f"{IMAGE_COPY_THRESHOLD} or correlation >= "
                     f"{IMAGE_NCC_COPY_THRESHOLD} with a training image",
-            "level": _level(copy_share == 0, copy_share < 0.05)}  # fmt: skip
+            "level": level("copy_share", copy_share)}  # fmt: skip
     summary = [
         {"label": "Frechet distance", "value": fidelity["frechet_distance"],
          "note": fidelity["feature_space"], "level": "ok"},
         {"label": "Coverage", "value": fidelity["coverage"],
          "note": "share of real images with a synthetic neighbour, 1 is best",
-         "level": _level(fidelity["coverage"] >= 0.7, fidelity["coverage"] >= 0.4)},
+         "level": level("coverage", fidelity["coverage"])},
         privacy_card,
     ]  # fmt: skip
     if labels is not None and holdout is not None:
@@ -356,7 +351,7 @@ def evaluate_images(
         ratio = metrics["utility"]["ratio"]
         summary.append({"label": "Utility ratio", "value": ratio,
                         "note": "CNN trained on synthetic / on real",
-                        "level": _level(ratio >= 0.9, ratio >= 0.7)})  # fmt: skip
+                        "level": level("utility_ratio", ratio)})  # fmt: skip
     pca = _image_pca(real, synthetic, seed)
     top = audit["top_pairs"][:8]
     figures = {
@@ -427,16 +422,14 @@ def _image_pca(real, synthetic, seed):
 # === Finding the sets ===
 
 
-def _split(items, fraction, seed, holdout_path, load):
-    """(train, holdout) from an explicit holdout source or a seeded split."""
-    from kerasynth.data.splits import holdout_mask
+def _sets(load, source, holdout, fraction, seed):
+    """(train, holdout): an explicit holdout source, or the seeded split
+    that training made (`kerasynth.data.splits.split`)."""
+    from kerasynth.data import splits
 
-    if holdout_path is not None:
-        return items, load(holdout_path)
-    if fraction:
-        held = holdout_mask(len(items), fraction, seed)
-        return items.subset(~held), items.subset(held)
-    return items, None
+    if holdout is not None:
+        return load(source), load(holdout)
+    return splits.split(load(source), fraction, seed)
 
 
 def evaluate_run(
@@ -456,14 +449,15 @@ def evaluate_run(
     trained with a holdout fraction gets the same split back (from its seed);
     otherwise `holdout` or `holdout_fraction` give one (a fraction of data
     the model *did* see measures nothing about privacy: the report says so).
+    The model's task says which sets to compare (`Task.evaluation_sets`).
     """
-    from kerasynth import runs, training
+    from kerasynth import runs, tasks
 
     config = runs.read_config(run_dir)
     model = runs.load_model(run_dir)
+    task = tasks.task_of(model)
     recorded = config["data"]
     source = data if data is not None else recorded["source"]
-    run_seed = config["training"]["seed"]
     trained_without = recorded.get("holdout_fraction") or 0.0
     fraction = trained_without or holdout_fraction
     protocol = {
@@ -473,62 +467,18 @@ def evaluate_run(
         "holdout": holdout or (f"{fraction:.0%} seeded split" if fraction else None),
         "holdout_unseen_by_model": bool(holdout or trained_without),
     }
-    title = f"{config['model']} report"
-    if model.modality == "table":
-        from kerasynth.data.tables import load_table
-
-        def load(path):
-            return load_table(
-                path, columns=recorded["columns"], dropna=recorded["dropna"]
-            )
-
-        train, held = _split(load(source), fraction, run_seed, holdout, load)
-        synthetic = model.generate(num_samples or len(train), seed=seed)
-        return evaluate_table(
-            train.frame, synthetic, holdout=None if held is None else held.frame,
-            target=target, transformer=model.transformer, seed=seed, title=title,
-            protocol=protocol,
-        )  # fmt: skip
-
-    from kerasynth.data.images import load_images
 
     def load(path):
-        return load_images(path, image_size=model.image_size, channels=model.channels)
+        return task.load(path, model=model, record=recorded)
 
-    train, held = _split(load(source), fraction, run_seed, holdout, load)
-    count = num_samples or len(train)
-    pairs = labels = None
-    if getattr(model, "needs_sources", False):
-        sources = (train.images, train.labels) if model.uses_labels else train.images
-        synthetic = training.sample_images(model, count, seed, sources=sources)
-        import tensorflow as tf
-
-        degraded = model.degrade(tf.constant(train.images), tf.constant([seed, 3]))
-        translated = model.translate(
-            degraded.numpy(), train.labels if model.uses_labels else None
-        )
-        pairs = (train.images, translated)
-    else:
-        synthetic = model.generate(count, seed=seed)
-        if hasattr(model, "reconstruct"):
-            labels_in = train.labels if model.uses_labels else None
-            pairs = (train.images, model.reconstruct(train.images, labels_in))
-    if model.uses_labels and held is not None and held.labels is not None:
-        per_class = [
-            model.generate(max(1, count // model.num_classes), seed=seed + i,
-                           conditions={"label": name})
-            for i, name in enumerate(model.class_names)
-        ]  # fmt: skip
-        synthetic_labels = np.repeat(np.arange(model.num_classes),
-                                     [len(p) for p in per_class])  # fmt: skip
-        labels = (train.labels, synthetic_labels, held.labels)
-        synthetic = np.concatenate(per_class)
-    return evaluate_images(
-        train.images, synthetic, holdout=None if held is None else held.images,
-        pairs=pairs, labels=labels, seed=seed, title=title, protocol=protocol,
-        derived_from_real=getattr(model, "needs_sources", False)
-        and model.pairing is not None,
-    )  # fmt: skip
+    train, held = _sets(load, source, holdout, fraction, config["training"]["seed"])
+    sets = task.evaluation_sets(
+        model, train, held, num_samples=num_samples, seed=seed, target=target
+    )
+    evaluate = {"table": evaluate_table, "images": evaluate_images}[task.data_kind]
+    return evaluate(
+        **sets, seed=seed, title=f"{config['model']} report", protocol=protocol
+    )
 
 
 def align_dtypes(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
@@ -583,7 +533,7 @@ def evaluate_synthetic(
         def load(source):
             return load_table(source, columns=list(synthetic.columns))
 
-        train, held = _split(load(data), holdout_fraction, seed, holdout, load)
+        train, held = _sets(load, data, holdout, holdout_fraction, seed)
         synthetic = align_dtypes(synthetic[list(train.frame.columns)], train.frame)
         return evaluate_table(
             train.frame, synthetic,
@@ -596,7 +546,7 @@ def evaluate_synthetic(
         return load_images(source, image_size=image_size, channels=channels)
 
     fake = load(path)
-    train, held = _split(load(data), holdout_fraction, seed, holdout, load)
+    train, held = _sets(load, data, holdout, holdout_fraction, seed)
     return evaluate_images(
         train.images, fake.images, holdout=None if held is None else held.images,
         seed=seed, title=f"Report on {path.name}", protocol=protocol,

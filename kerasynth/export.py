@@ -26,218 +26,26 @@ model's class names. TF Serving ignores both files' contents beyond warm-up.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from kerasynth import atomic, runs
-from kerasynth.models.base import ImageGenerativeModel
-from kerasynth.models.table_base import TableGenerativeModel, condition_key
+from kerasynth import atomic, runs, tasks
+from kerasynth.signatures import Endpoint
 
 WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
 METADATA_FILE = Path("assets.extra") / "kerasynth.json"
 
 
-@dataclasses.dataclass
-class Endpoint:
-    """One serving signature: a function, its input signature, and the
-    inputs of its warm-up request."""
-
-    name: str
-    fn: Callable
-    input_signature: list[tf.TensorSpec]
-    warmup_inputs: dict[str, np.ndarray]
-
-
-def _images(tensor):
-    return {"images": tf.cast(tensor, tf.float32)}
-
-
-def _image_spec(model, name):
-    shape = [None, model.image_size, model.image_size, model.channels]
-    return tf.TensorSpec(shape, tf.float32, name=name)
-
-
-def _image_warmup(model):
-    return np.zeros((1, model.image_size, model.image_size, model.channels), "float32")
-
-
-def _with_labels(model, specs, warmup, scalar=False):
-    """Adds a ``label`` input (int32, one per image, or one scalar) to a
-    class-conditional model's signature."""
-    if not model.num_classes:
-        return specs, warmup
-    shape = [] if scalar else [None]
-    label = np.array(0 if scalar else [0], np.int32)
-    return [*specs, tf.TensorSpec(shape, tf.int32, name="label")], {
-        **warmup,
-        "label": label,
-    }
-
-
-def latent_image_endpoints(model: ImageGenerativeModel) -> list[Endpoint]:
-    """A generator from latent noise: ``serving_default`` (``noise``) and
-    ``sample`` (``num_samples``, ``seed``); a class-conditional model also
-    takes ``label`` (per image; for ``sample`` one scalar, -1 for classes
-    drawn uniformly)."""
-    generator = model.generator
-
-    def from_noise(noise, labels=None):
-        return _images(generator(model.with_label(noise, labels), training=False))
-
-    def sample(num_samples, seed, label=None):
-        noise = model.latent_noise(num_samples, seed)
-        if model.num_classes:
-            drawn = model.draw_labels(num_samples, seed)
-            labels = tf.where(label >= 0, tf.fill([num_samples], label), drawn)
-            noise = model.with_label(noise, labels)
-        return _images(generator(noise, training=False))
-
-    noise_spec = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="noise")]
-    scalars = [
-        tf.TensorSpec([], tf.int32, name="num_samples"),
-        tf.TensorSpec([], tf.int32, name="seed"),
-    ]
-    return [
-        Endpoint(
-            "serving_default",
-            from_noise,
-            *_with_labels(
-                model, noise_spec, {"noise": np.zeros((1, model.latent_dim), "float32")}
-            ),
-        ),
-        Endpoint(
-            "sample",
-            sample,
-            *_with_labels(
-                model,
-                scalars,
-                {"num_samples": np.array(1, np.int32), "seed": np.array(0, np.int32)},
-                scalar=True,
-            ),
-        ),
-    ]
-
-
-def translation_endpoints(model) -> list[Endpoint]:
-    """Pix2Pix: ``serving_default`` and ``translate``, images (and labels,
-    if conditional) -> images."""
-
-    def translate(images, labels=None):
-        return _images(
-            model.generator(model.label_maps(images, labels), training=False)
-        )
-
-    specs, warmup = _with_labels(
-        model, [_image_spec(model, "images")], {"images": _image_warmup(model)}
-    )
-    return [
-        Endpoint("serving_default", translate, specs, warmup),
-        Endpoint("translate", translate, specs, warmup),
-    ]
-
-
-def autoencoder_endpoints(model) -> list[Endpoint]:
-    """The Beta-VAE: the generator's signatures (``serving_default`` from
-    noise, ``sample``), plus ``decode`` (latent -> images) and
-    ``reconstruct`` (images -> images through the posterior mean); with
-    ``label`` inputs when conditional."""
-
-    def decode(latent, labels=None):
-        return _images(model.decode(latent, labels))
-
-    def reconstruct(images, labels=None):
-        mean, _ = model.encode(images, labels)
-        return _images(model.decode(mean, labels))
-
-    latent_spec = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="latent")]
-    return [
-        *latent_image_endpoints(model),
-        Endpoint(
-            "decode",
-            decode,
-            *_with_labels(
-                model,
-                latent_spec,
-                {"latent": np.zeros((1, model.latent_dim), np.float32)},
-            ),
-        ),
-        Endpoint(
-            "reconstruct",
-            reconstruct,
-            *_with_labels(
-                model, [_image_spec(model, "images")], {"images": _image_warmup(model)}
-            ),
-        ),
-    ]
-
-
-def table_endpoints(model: TableGenerativeModel) -> list[Endpoint]:
-    """The signatures of a table model: decoded rows, one output per column
-    (numbers in the original units, categories as strings, NaN or "" where
-    the model generates a missing value). The inverse transform runs in the
-    graph, so TF Serving answers with rows a person can read."""
-
-    def first_seed(seed):
-        # As `generate()` seeds its first chunk of rows.
-        return tf.random.experimental.stateless_fold_in(model.seed_pair(seed), 0)
-
-    def sample(num_samples, seed):
-        rows = model.sample_matrix(num_samples, first_seed(seed))
-        return model.transformer.inverse_transform_graph(rows)
-
-    def sample_conditional(num_samples, seed, column, value):
-        key = tf.strings.join([column, value], separator="=")
-        rows = model.sample_conditional_matrix(num_samples, first_seed(seed), [key])
-        return model.transformer.inverse_transform_graph(rows)
-
-    scalars = [
-        tf.TensorSpec([], tf.int32, name="num_samples"),
-        tf.TensorSpec([], tf.int32, name="seed"),
-    ]
-    warmup = {"num_samples": np.array(1, np.int32), "seed": np.array(0, np.int32)}
-    endpoints = [
-        Endpoint("serving_default", sample, scalars, warmup),
-        Endpoint("sample", sample, scalars, warmup),
-    ]
-    if model.transformer.categorical_columns:
-        first = model.transformer.categorical_columns[0]
-        category = model.transformer.categories(first)[0]
-        column, value = condition_key(first, category).split("=", 1)
-        endpoints.append(
-            Endpoint(
-                "sample_conditional",
-                sample_conditional,
-                [
-                    *scalars,
-                    tf.TensorSpec([], tf.string, name="column"),
-                    tf.TensorSpec([], tf.string, name="value"),
-                ],
-                {**warmup, "column": np.array(column), "value": np.array(value)},
-            )
-        )
-    return endpoints
-
-
 def serving_endpoints(model) -> tuple[list[keras.Layer], list[Endpoint]]:
-    """What to export of `model`: the networks the signatures use (only those
-    are saved; a GAN's discriminator is not) and the signatures."""
-    if getattr(model, "needs_sources", False):
-        return [model.generator], translation_endpoints(model)
-    if hasattr(model, "encoder") and isinstance(model, ImageGenerativeModel):
-        return [model.encoder, model.decoder], autoencoder_endpoints(model)
-    if isinstance(model, ImageGenerativeModel):
-        return [model.generator], latent_image_endpoints(model)
-    if isinstance(model, TableGenerativeModel):
-        return [model.generator], table_endpoints(model)
-    raise ValueError(f"Export does not know how to serve {type(model).__name__}.")
+    """What to export of `model`, as its task says: the networks the
+    signatures use (only those are saved; a GAN's discriminator is not) and
+    the signatures."""
+    return tasks.task_of(model).serving(model)
 
 
 def next_version(model_dir: Path) -> int:
@@ -267,23 +75,16 @@ def write_warmup_requests(path: Path, name: str, endpoints: list[Endpoint]) -> N
 
 
 def describe(model, endpoints: list[Endpoint]) -> dict:
-    """The contents of ``assets.extra/kerasynth.json`` for `model`."""
+    """The contents of ``assets.extra/kerasynth.json`` for `model`: what it
+    makes (``kind``, from its task) and its signatures."""
     from kerasynth import __version__
 
-    metadata = {
+    return {
         "kerasynth_version": __version__,
         "model_class": type(model).__name__,
         "signatures": [endpoint.name for endpoint in endpoints],
+        **tasks.task_of(model).describe(model),
     }
-    if isinstance(model, TableGenerativeModel):
-        metadata["kind"] = "table"
-        metadata["columns"] = list(model.transformer.columns)
-    else:
-        metadata["kind"] = "images"
-        metadata["image_shape"] = [model.image_size, model.image_size, model.channels]
-        if getattr(model, "num_classes", 0):
-            metadata["class_names"] = list(model.class_names)
-    return metadata
 
 
 def export_model(model, serving_dir: str | os.PathLike, name: str) -> Path:

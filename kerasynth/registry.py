@@ -19,16 +19,19 @@ import keras
 _MODELS: dict[str, type] = {}
 
 
-def register_model(name: str) -> Callable[[type], type]:
+def register_model(name: str, *, task: str) -> Callable[[type], type]:
     """Class decorator: register a model under `name` and for Keras saving.
 
     Args:
         name: the registry name, used by ``kerasynth train --model NAME``.
+        task: the name of the model's family in `kerasynth.tasks`
+            (``latent_images``, ``translation``, ``tables``), which decides
+            how data meets the model.
 
     Example:
 
     ```python
-    @register_model("dcgan")
+    @register_model("dcgan", task="latent_images")
     class DCGAN(AdversarialModel): ...
     ```
     """
@@ -43,6 +46,7 @@ def register_model(name: str) -> Callable[[type], type]:
             package="kerasynth", name=cls.__name__
         )(cls)
         cls.registry_name = name
+        cls.task = task
         _MODELS[name] = cls
         return cls
 

@@ -38,19 +38,16 @@ def parse_conditions(pairs: Sequence[str]) -> dict[str, str]:
 def sample_run(run_dir, num_samples, seed=None, conditions=None):
     """Draws samples from a run directory's model.
 
-    A translation model (Pix2Pix) starts from the run's own training images,
-    read again from the data source its ``config.json`` names.
+    The model's task supplies what its sampling needs: a translation model
+    (Pix2Pix) starts from the run's own training images, read again from the
+    data source its ``config.json`` names.
     """
-    from kerasynth import runs, training
-    from kerasynth.data.images import load_images
+    from kerasynth import runs, tasks
 
     model = runs.load_model(run_dir)
-    sources = None
-    if getattr(model, "needs_sources", False):
-        source = runs.read_config(run_dir)["data"]["source"]
-        data = load_images(source, model.image_size, model.channels)
-        sources = (data.images, data.labels) if model.uses_labels else data.images
-    return training.sample_images(model, num_samples, seed, conditions, sources)
+    task = tasks.task_of(model)
+    context = task.run_context(model, runs.read_config(run_dir))
+    return task.sample(model, num_samples, seed, conditions, context=context)
 
 
 def save_samples(samples: Any, path: str | os.PathLike, overwrite: bool = False):

@@ -135,11 +135,11 @@ class TableSynthesizer:
     @classmethod
     def load(cls, path: str | os.PathLike) -> TableSynthesizer:
         """Loads a table run directory."""
-        from kerasynth import runs
+        from kerasynth import runs, tasks
 
         config = runs.read_config(path)
         synthesizer = cls(config["model"], seed=config["training"]["seed"])
         synthesizer._model = runs.load_model(path)
-        if synthesizer._model.modality != "table":
+        if tasks.task_of(synthesizer._model).data_kind != "table":
             raise ValueError(f"{path} holds an image model, not a table model.")
         return synthesizer

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-import platform
 import shutil
 import sys
 import tempfile
@@ -25,13 +24,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import kerasynth
-from kerasynth import graph_fit, imaging, registry, runs, runtime
+from kerasynth import graph_fit, registry, runs, runtime, tasks
 from kerasynth.config import TrainConfig
+from kerasynth.versions import package_versions
 
 logger = logging.getLogger("kerasynth")
-
-SAMPLE_ROWS = 1000  # rows of samples.csv in a table run
 
 
 @dataclasses.dataclass
@@ -66,17 +63,7 @@ class Fitted:
     record: dict[str, Any]
     history: dict[str, list[float]]
     transformer: Any = None
-    sources: Any = None  # Pix2Pix: the real images its samples start from
-
-
-@dataclasses.dataclass
-class _Input:
-    dataset: tf.data.Dataset
-    steps_per_epoch: int | None
-    samples_per_epoch: int
-    description: dict[str, Any]
-    sources: Any = None  # images a translation model samples from
-    held_out: Any = None  # real data for FidelityMonitor (holdout, or a subset)
+    context: Any = None  # what sampling needs (Pix2Pix: real images)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -106,158 +93,6 @@ class EpochTimer(keras.callbacks.Callback):
         return samples_per_epoch * len(durations) / max(sum(durations), 1e-9)
 
 
-def package_versions() -> dict[str, str]:
-    """The versions that decide whether a run can be reproduced."""
-    return {
-        "kerasynth": kerasynth.__version__,
-        "keras": keras.__version__,
-        "tensorflow": tf.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-# === Data and model, per modality ===
-
-
-def _image_model_and_input(config, batch_size, seed, data):
-    from kerasynth.data.images import ImageData, load_images
-    from kerasynth.data.pipeline import make_dataset
-
-    kwargs = dict(config.model_kwargs)
-    if config.target is not None:
-        kwargs["pairing"] = None  # the pairs are given: nothing to degrade
-    if not isinstance(data, ImageData):
-        # The data is read at the model's image size, before the model is
-        # built: a conditional model needs its classes.
-        sizes = {**registry.model_arguments(registry.get_model_class(config.model)),
-                 **kwargs}  # fmt: skip
-        data = load_images(
-            config.data if data is None else data,
-            image_size=sizes["image_size"],
-            channels=sizes["channels"],
-        )
-    held_out = data.images
-    if config.holdout_fraction:
-        from kerasynth.data.splits import holdout_mask
-
-        held = holdout_mask(len(data), config.holdout_fraction, seed)
-        held_out = data.images[held]
-        data = data.subset(~held)
-    if config.conditional:
-        if data.labels is None:
-            raise ValueError(
-                f"--conditional needs labels, and {data.source} has none: put "
-                "each class's images in its own sub-folder (yes/, no/)."
-            )
-        kwargs.update(num_classes=len(data.class_names), class_names=data.class_names)
-    model = registry.get_model(config.model, **kwargs)
-    steps = len(data) // batch_size
-    description = {
-        "source": config.data,
-        "description": data.source,
-        "fingerprint": data.fingerprint,
-        "num_examples": len(data),
-        "shape": list(data.images.shape[1:]),
-        "class_names": data.class_names,
-        "duplicate_groups": len(data.duplicates),
-        "holdout_fraction": config.holdout_fraction,
-    }
-    if getattr(model, "needs_sources", False):
-        dataset, sources = _pairs(model, config, data, batch_size, seed)
-        description["target"] = config.target
-        inputs = _Input(
-            dataset, None, steps * batch_size, description, sources, held_out
-        )
-        return model, inputs, None
-    dataset = make_dataset(data, batch_size, seed=seed, with_labels=model.uses_labels)
-    inputs = _Input(dataset, None, steps * batch_size, description, None, held_out)
-    return model, inputs, None
-
-
-def _pairs(model, config, data, batch_size, seed):
-    """Pix2Pix's (source, target) dataset, and the images to sample from."""
-    from kerasynth.data.images import load_images
-    from kerasynth.data.pairs import make_pair_dataset, pair_by_key
-
-    labels = data.labels if model.uses_labels else None
-    if config.target is None:
-        dataset = make_pair_dataset(
-            data.images,
-            batch_size,
-            seed=seed,
-            pairing=model.pairing,
-            strength=model.pairing_strength,
-            labels=labels,
-        )
-        return dataset, data.images if labels is None else (data.images, labels)
-    if labels is not None:
-        raise ValueError("--conditional Pix2Pix learns from one source (--pairing).")
-    targets = load_images(
-        config.target, image_size=model.image_size, channels=model.channels
-    )
-    sources, target_images = pair_by_key(data, targets)
-    dataset = make_pair_dataset(target_images, batch_size, seed=seed, sources=sources)
-    return dataset, sources
-
-
-def _table_model_and_input(config, batch_size, seed, data):
-    from kerasynth.data.pipeline import make_row_dataset
-    from kerasynth.data.sampler import ConditionalSampler
-    from kerasynth.data.splits import holdout_mask
-    from kerasynth.data.tables import load_table
-    from kerasynth.data.transformer import TableTransformer
-
-    model_class = registry.get_model_class(config.model)
-    table = load_table(
-        config.data if data is None else data,
-        columns=config.columns,
-        dropna=config.dropna,
-    )
-    held_out = table.frame
-    if config.holdout_fraction:
-        held = holdout_mask(len(table), config.holdout_fraction, seed)
-        held_out = table.frame[held].reset_index(drop=True)
-        table = table.subset(~held)
-    transformer = TableTransformer(
-        encoding=model_class.encoding,
-        categorical=config.categorical,
-        numerical=config.numerical,
-        metadata=config.metadata,
-        seed=seed,
-    ).fit(table.frame)
-    model = registry.get_model(
-        config.model, transformer=transformer, **config.model_kwargs
-    )
-    rows = transformer.transform(table.frame)
-    # Each replica packs its own share of the batch.
-    pac = getattr(model, "pac", 1) * tf.distribute.get_strategy().num_replicas_in_sync
-    if batch_size % pac:
-        raise ValueError(
-            f"batch_size must be a multiple of {pac} for {config.model} (pac "
-            "times the replicas). "
-            f"Received: batch_size={batch_size}"
-        )
-    steps = max(len(rows) // batch_size, 1)
-    if model_class.input_kind == "conditional":
-        dataset = ConditionalSampler(transformer, rows).dataset(batch_size, seed=seed)
-    else:
-        dataset = make_row_dataset(rows, batch_size, seed=seed)
-    description = {
-        "source": config.data,
-        "description": table.source,
-        "fingerprint": table.fingerprint,
-        "num_examples": len(table),
-        "columns": list(table.frame.columns),
-        "dropped_columns": table.dropped,
-        "dropna": config.dropna,
-        "holdout_fraction": config.holdout_fraction,
-    }
-    inputs = _Input(dataset, steps, steps * batch_size, description, None, held_out)
-    return model, inputs, transformer
-
-
 def _verbosity(verbose):
     # Keras' progress bar redraws one line; in a log file or a pipe that is a
     # wall of carriage returns, so "auto" gives one line per epoch there.
@@ -273,20 +108,21 @@ def _final_metrics(history: dict[str, list[float]]) -> dict[str, float]:
 # === Training ===
 
 
-def _monitoring_callbacks(config, inputs, work_dir):
+def _monitoring_callbacks(config, task, inputs, work_dir):
     """FidelityMonitor, EarlyStopping and ModelCheckpoint for the config's
     ``early_stopping`` / ``keep_best`` metrics."""
-    from kerasynth.callbacks import IMAGE_METRICS, TABLE_METRICS, FidelityMonitor
+    from kerasynth.callbacks import FidelityMonitor
 
     found, watched = {}, [config.early_stopping, config.keep_best]
     for name in filter(None, watched):
         metric = name.removeprefix("val_")
-        if metric in IMAGE_METRICS + TABLE_METRICS and name not in found:
+        if metric in task.fidelity_metrics and name not in found:
             monitor = FidelityMonitor(
                 _held_out_subset(inputs.held_out, config.seed),
                 metric=metric,
                 every=config.fidelity_every,
                 name=name if name.startswith("val_") else None,
+                context=inputs.context,
             )
             found[name] = (monitor.name, monitor.mode, monitor)
         elif name not in found:
@@ -389,6 +225,7 @@ def fit(
             nothing.
     """
     model_class = registry.get_model_class(config.model)
+    task = tasks.task_of(model_class)
     epochs = config.epochs or model_class.training_defaults["epochs"]
     batch_size = config.batch_size or model_class.training_defaults["batch_size"]
     strategy_name = runtime.resolve_strategy(config.strategy)
@@ -403,11 +240,6 @@ def fit(
     )
     jit_compile = runtime.resolve_jit_compile(config.jit_compile)
     deterministic = runtime.resolve_deterministic(config.deterministic, jit_compile)
-    prepare = (
-        _table_model_and_input
-        if model_class.modality == "table"
-        else _image_model_and_input
-    )
 
     with runtime.seeded(seed, deterministic), runtime.dtype_policy(policy):
         strategy = runtime.distribution_strategy(strategy_name)
@@ -419,7 +251,8 @@ def fit(
                 f"Received: batch_size={batch_size}"
             )
         with strategy.scope():
-            model, inputs, transformer = prepare(config, batch_size, seed, data)
+            inputs = task.prepare(config, batch_size, seed, data)
+            model = inputs.model
             model.compile(jit_compile=jit_compile)
         if strategy_name == "multi-worker":
             _check_multi_worker_batches(config.model, inputs.dataset)
@@ -434,11 +267,11 @@ def fit(
             timer,
             # Monitors first: EarlyStopping and ModelCheckpoint read the
             # metric they add to the same logs.
-            *_monitoring_callbacks(config, inputs, work_dir),
+            *_monitoring_callbacks(config, task, inputs, work_dir),
             *_run_callbacks(work_dir),
             *callbacks,
         ]
-        if model.modality == "table" and graph_fit.fits_in_graph(
+        if task.short_epochs and graph_fit.fits_in_graph(
             model, fit_callbacks, strategy
         ):
             # Short epochs: several per compiled call (see graph_fit).
@@ -498,18 +331,30 @@ def fit(
         "versions": package_versions(),
         "created": datetime.datetime.now().astimezone().isoformat(),
     }
-    return Fitted(model, result, record, history, transformer, inputs.sources)
+    return Fitted(model, result, record, history, inputs.transformer, inputs.context)
 
 
-def _keep_last_row_per_epoch(path: Path) -> None:
-    """A resumed run repeats the epochs after its last backup, and the CSV
-    log (appended to) holds them twice: keep each epoch's last row."""
+def _every_epoch_once(path: Path) -> dict[str, list[float]]:
+    """The history of every epoch of a run, from its CSV log.
+
+    The CSV log is appended to across a resume, so it holds every epoch,
+    while Keras' `History` of a resumed ``fit`` holds only the epochs after
+    the backup. A resumed run also repeats the epochs after its last backup:
+    each epoch's last row is kept, and the log is rewritten so. (Keras'
+    `CSVLogger` adds an empty ``val_`` column for each metric of a run
+    without validation: those are left out of the history.)
+    """
     import pandas as pd
 
     log = pd.read_csv(path)
     if "epoch" in log and log["epoch"].duplicated().any():
         log = log.drop_duplicates("epoch", keep="last").sort_values("epoch")
         log.to_csv(path, index=False)
+    return {
+        name: [float(value) for value in log[name]]
+        for name in log.columns
+        if name != "epoch" and log[name].notna().any()
+    }
 
 
 def write_run(
@@ -523,26 +368,16 @@ def write_run(
             if work_dir is not None and (work_dir / name).exists():
                 shutil.move(str(work_dir / name), str(staging / name))
         if (staging / runs.CSV_LOG_FILE).exists():
-            _keep_last_row_per_epoch(staging / runs.CSV_LOG_FILE)
+            fitted.history = _every_epoch_once(staging / runs.CSV_LOG_FILE)
+            fitted.result.epochs = len(next(iter(fitted.history.values()), []))
+            fitted.result.final_metrics = _final_metrics(fitted.history)
         model.save(staging / runs.MODEL_FILE)
         runs.write_json(staging / runs.HISTORY_FILE, fitted.history)
         runs.write_json(staging / runs.CONFIG_FILE, fitted.record)
         if fitted.transformer is not None:
             fitted.transformer.save(staging / runs.TRANSFORMER_FILE)
-        if model.modality == "table":
-            rows = model.generate(SAMPLE_ROWS, seed=seed)
-            rows.to_csv(staging / runs.TABLE_SAMPLES_FILE, index=False)
-        else:
-            images = sample_images(model, 64, seed, sources=fitted.sources)
-            imaging.save_images(images, staging / runs.SAMPLES_FILE)
+        tasks.task_of(model).write_samples(model, staging, seed, fitted.context)
     return output
-
-
-def sample_images(model, num_samples, seed=None, conditions=None, sources=None):
-    """`model.generate`, with the real images a translation model needs."""
-    if getattr(model, "needs_sources", False):
-        return model.generate(num_samples, seed, conditions, sources=sources)
-    return model.generate(num_samples, seed=seed, conditions=conditions)
 
 
 def train(config: TrainConfig, data: Any = None) -> TrainResult:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from kerasynth import registry
 from kerasynth.pipelines.common import chain
 from kerasynth.pipelines.runner import Step
 
 
 def image_pipeline(
-    model: str = "dcgan",
+    model: str,
     *,
     data: str | None = None,
-    image_size: int = 64,
-    channels: int = 1,
+    image_size: int | None = None,
+    channels: int | None = None,
     epochs: int | None = None,
     conditional: bool = False,
     thresholds: dict | None = None,
@@ -22,13 +23,16 @@ def image_pipeline(
 ) -> list[Step]:
     """Ingest images (`data`, or the embedded MNI152 slices), train `model`
     with a held-out fifth, evaluate (fidelity, memorization) and export if
-    blessed."""
+    blessed. `image_size` and `channels` default to the model's own."""
+    given = {"image_size": image_size, "channels": channels}
+    given = {name: value for name, value in given.items() if value is not None}
+    sizes = {**registry.model_arguments(registry.get_model_class(model)), **given}
     return chain(
         "image", model, source=data,
-        ingest_parameters={"image_size": image_size, "channels": channels},
+        ingest_parameters={"image_size": sizes["image_size"],
+                           "channels": sizes["channels"]},
         train_parameters={"epochs": epochs, "conditional": conditional,
-                          "model_kwargs": {"image_size": image_size,
-                                           "channels": channels}},
+                          "model_kwargs": given},
         thresholds=thresholds, target=None, serving_dir=serving_dir, name=name,
         force=force, seed=seed,
     )  # fmt: skip

@@ -3,9 +3,7 @@ lineage store, with one status line per component."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import importlib.metadata
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -13,11 +11,10 @@ from typing import Any
 
 from kerasynth.components.artifacts import Artifact
 from kerasynth.components.component import Component, execute
-from kerasynth.components.lineage import SqliteLineageStore
+from kerasynth.components.lineage import LINEAGE_FILE, SqliteLineageStore
+from kerasynth.versions import package_versions
 
 logger = logging.getLogger("kerasynth")
-
-LINEAGE_FILE = "lineage.sqlite"
 
 
 @dataclasses.dataclass
@@ -44,15 +41,6 @@ class PipelineResult:
     def artifact(self, reference: str) -> Artifact:
         step, output = reference.split(".")
         return self.outputs[step][output]
-
-
-def package_versions() -> dict[str, str]:
-    """The versions recorded with every execution."""
-    versions = {}
-    for package in ("kerasynth", "tensorflow", "keras", "numpy", "pandas"):
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            versions[package] = importlib.metadata.version(package)
-    return versions
 
 
 def run_pipeline(

@@ -7,7 +7,7 @@ from kerasynth.pipelines.runner import Step
 
 
 def table_pipeline(
-    model: str = "ctgan",
+    model: str,
     *,
     data: str | None = None,
     columns: list[str] | None = None,

@@ -1,5 +1,6 @@
 """Callbacks for generative training, and interrupted runs resumed."""
 
+import json
 import os
 import signal
 import subprocess
@@ -135,6 +136,28 @@ def test_killed_run_resumes_to_the_end(tmp_path):
     resumed = subprocess.run([*command, "--resume"], capture_output=True,
                              text=True, timeout=600)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    epochs = pd.read_csv(output / "history.csv")["epoch"]
-    assert list(epochs) == list(range(30))  # every epoch ran, each row once
+    log = pd.read_csv(output / "history.csv")
+    assert list(log["epoch"]) == list(range(30))  # every epoch ran, each row once
+    # history.json holds every epoch too, not only those after the resume,
+    # with the CSV's values, and the summary counts them all.
+    history = json.loads((output / "history.json").read_text())
+    assert set(history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    np.testing.assert_allclose(history["g_loss"], log["g_loss"])
+    assert "for 30 epochs" in resumed.stdout
     assert not (tmp_path / ".run.work").exists()
+
+
+def test_fidelity_monitor_on_a_translation_model():
+    # Pix2Pix samples by translating real images; the monitor must get them
+    # from its task (it failed at the first epoch's end when it did not).
+    from kerasynth import training
+    from kerasynth.config import TrainConfig
+
+    config = TrainConfig(
+        model="pix2pix", epochs=2, batch_size=8, seed=0, verbose=0,
+        early_stopping="val_frechet_distance", patience=5, holdout_fraction=0.2,
+        model_kwargs={"image_size": 32, "channels": 1, "filters": 8},
+    )  # fmt: skip
+    fitted = training.fit(config)
+    values = fitted.history["val_frechet_distance"]
+    assert len(values) == 2 and all(np.isfinite(values))

@@ -30,7 +30,9 @@ def test_registered_class_is_known_to_keras_saving():
 
 def test_registering_another_class_under_a_taken_name_fails():
     with pytest.raises(ValueError, match="already registered"):
-        registry.register_model("dcgan")(type("Other", (keras.Model,), {}))
+        registry.register_model("dcgan", task="latent_images")(
+            type("Other", (keras.Model,), {})
+        )
 
 
 @pytest.mark.parametrize(
@@ -96,3 +98,21 @@ def test_seeded_restores_op_determinism():
     with runtime.seeded(0, deterministic=True):
         assert tf_config.is_op_determinism_enabled()
     assert not tf_config.is_op_determinism_enabled()
+
+
+def test_every_registered_model_has_a_task():
+    from kerasynth import tasks
+
+    families = {name: tasks.task_of(name).name for name in registry.list_models()}
+    assert families == {
+        "beta_vae": "latent_images",
+        "ctgan": "tables",
+        "dcgan": "latent_images",
+        "dragan": "tables",
+        "pix2pix": "translation",
+        "tabular_gan": "tables",
+        "tabular_vae": "tables",
+        "tvae": "tables",
+    }
+    with pytest.raises(ValueError, match="Unknown task 'diffusion'. Tasks: "):
+        tasks.get_task("diffusion")

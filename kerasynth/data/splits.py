@@ -7,6 +7,8 @@ seed and judges privacy and utility against it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -23,3 +25,16 @@ def holdout_mask(count: int, fraction: float, seed: int) -> np.ndarray:
             "empty; use more data or another fraction."
         )
     return held
+
+
+def split(items: Any, fraction: float | None, seed: int) -> tuple[Any, Any]:
+    """`items` (an `ImageData` or `TableData`) as ``(train, held)``: the
+    seeded `holdout_mask` split, or ``(items, None)`` for no fraction.
+
+    Training and evaluation both split here, so ``kerasynth evaluate --run``
+    gets back exactly the rows or images the run never saw.
+    """
+    if not fraction:
+        return items, None
+    held = holdout_mask(len(items), fraction, seed)
+    return items.subset(~held), items.subset(held)

@@ -1,10 +1,10 @@
 """Base classes shared by every kerasynth model.
 
-`GenerativeModel` fixes the contract every model answers: `generate()`, the
-training defaults the CLI falls back on, and the modality that picks the data
-loader. `AdversarialModel` adds what every GAN needs on top of
-`keras.Model`: two optimizers in `compile()`, their (de)serialization, and
-loss scaling under ``mixed_float16`` for both of them.
+`GenerativeModel` fixes the contract every model answers: `generate()` and
+the training defaults the CLI falls back on (how data meets the model is its
+task's business: `kerasynth.tasks`). `AdversarialModel` adds what every GAN
+needs on top of `keras.Model`: two optimizers in `compile()`, their
+(de)serialization, and loss scaling under ``mixed_float16`` for both of them.
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ import tensorflow as tf
 class GenerativeModel(keras.Model):
     """A Keras model that generates synthetic samples from latent noise.
 
-    Subclasses set `modality` ("image" or "table") and `training_defaults`
-    (the epochs and batch size of their paper, which `kerasynth train` uses
-    when the user gives none), and implement `generate()`. The model owns its
-    latent noise (`latent_noise`), so `generate()` and an exported ``sample``
-    signature draw exactly the same noise for a seed.
+    Subclasses set `training_defaults` (the epochs and batch size of their
+    paper, which `kerasynth train` uses when the user gives none) and
+    implement `generate()`; `register_model` sets `registry_name` and
+    `task`. The model owns its latent noise (`latent_noise`), so
+    `generate()` and an exported ``sample`` signature draw exactly the same
+    noise for a seed.
     """
 
-    modality: ClassVar[str] = "image"
     training_defaults: ClassVar[dict[str, int]] = {"epochs": 50, "batch_size": 32}
     registry_name: ClassVar[str] = ""
+    task: ClassVar[str] = ""
     unit: ClassVar[str] = "images"
     # Whether ``--mixed-precision auto`` may pick a mixed policy: it pays for
     # convolutions, not for the small dense networks of the table models.

@@ -64,7 +64,7 @@ def build_decoder(image_size, channels, latent_dim, filters=32, dtype=None):
 # === Model ===
 
 
-@register_model("beta_vae")
+@register_model("beta_vae", task="latent_images")
 class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
     """Convolutional Beta-VAE for images (Higgins et al. 2017).
 

@@ -63,7 +63,7 @@ def pack(rows, pac):
 # === Model ===
 
 
-@register_model("ctgan")
+@register_model("ctgan", task="tables")
 class CTGAN(AdversarialModel, TableGenerativeModel):
     """Conditional tabular GAN (Xu et al. 2019).
 
@@ -155,6 +155,10 @@ class CTGAN(AdversarialModel, TableGenerativeModel):
             self.penalty_tracker,
             self.cond_loss_tracker,
         ]
+
+    @property
+    def batch_multiple(self):
+        return self.pac
 
     # --- Losses (DRAGAN overrides these two) ---
 

@@ -141,7 +141,7 @@ def _apply(optimizer, tape, scaled_loss, network):
 # === Model ===
 
 
-@register_model("dcgan")
+@register_model("dcgan", task="latent_images")
 class DCGAN(AdversarialModel, ImageGenerativeModel):
     """Deep convolutional GAN for images (Radford et al. 2015).
 

@@ -13,7 +13,7 @@ from kerasynth.models.ctgan import CTGAN
 from kerasynth.registry import register_model
 
 
-@register_model("dragan")
+@register_model("dragan", task="tables")
 class DRAGAN(CTGAN):
     """A tabular GAN with DRAGAN's local gradient penalty (Kodali et al. 2017).
 

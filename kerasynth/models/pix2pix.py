@@ -20,7 +20,7 @@ from kerasynth.models.unet import build_unet
 from kerasynth.registry import register_model
 
 
-@register_model("pix2pix")
+@register_model("pix2pix", task="translation")
 class Pix2Pix(AdversarialModel, ImageGenerativeModel):
     """Image-to-image translation with a conditional GAN (Isola et al. 2017).
 
@@ -55,7 +55,6 @@ class Pix2Pix(AdversarialModel, ImageGenerativeModel):
     """
 
     training_defaults = {"epochs": 100, "batch_size": 16}
-    needs_sources = True
 
     def __init__(
         self,

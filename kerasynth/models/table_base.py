@@ -52,12 +52,16 @@ class TableGenerativeModel(GenerativeModel):
     the generator; otherwise `generate` conditions by rejection sampling).
     """
 
-    modality: ClassVar[str] = "table"
     encoding: ClassVar[str] = "mode_specific"
     input_kind: ClassVar[str] = "rows"
     conditional: ClassVar[bool] = False
     unit: ClassVar[str] = "rows"
     auto_mixed_precision: ClassVar[bool] = False
+
+    @property
+    def batch_multiple(self) -> int:
+        """Training batch sizes must be multiples of this (CTGAN's pack)."""
+        return 1
 
     def seed_pair(self, seed=None):
         """A stateless ``[2]`` int32 seed: from `seed`, or the model's

@@ -39,7 +39,7 @@ def check_plain(transformer, name):
         )
 
 
-@register_model("tabular_gan")
+@register_model("tabular_gan", task="tables")
 class TabularGAN(AdversarialModel, TableGenerativeModel):
     """The study's tabular GAN (its Figure 1): dense networks on a plain
     encoding.

@@ -17,7 +17,7 @@ from kerasynth.models.tabular_gan import check_plain, dense_stack
 from kerasynth.registry import register_model
 
 
-@register_model("tabular_vae")
+@register_model("tabular_vae", task="tables")
 class TabularVAE(SingleOptimizerModel, TableGenerativeModel):
     """The study's tabular VAE (its Figure 2) on a plain encoding.
 

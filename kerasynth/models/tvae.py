@@ -47,7 +47,7 @@ class Clip(keras.constraints.Constraint):
 # === Model ===
 
 
-@register_model("tvae")
+@register_model("tvae", task="tables")
 class TVAE(SingleOptimizerModel, TableGenerativeModel):
     """Tabular variational autoencoder (Xu et al. 2019).
 

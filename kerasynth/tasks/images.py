@@ -1,0 +1,142 @@
+"""`ImageTask`: what every image family shares (reading, splitting,
+describing the data, the samples grid, the evaluation sets and the export
+metadata). `LatentImageTask` and `TranslationTask` differ only in how
+batches are made and how a model samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from kerasynth import imaging, registry
+from kerasynth.data import splits
+from kerasynth.tasks.base import Task, TrainingInput
+
+SAMPLE_IMAGES = 64  # images in a run directory's samples.png
+SAMPLES_FILE = "samples.png"
+
+
+class ImageTask(Task):
+    """The shared part of the image families: NHWC float32 in [-1, 1]."""
+
+    data_kind: ClassVar[str] = "images"
+    fidelity_metrics: ClassVar[tuple[str, ...]] = ("frechet_distance", "kid")
+    gated_metrics: ClassVar[tuple[str, ...]] = ("copy_share", "derived_from_real")
+
+    def load(self, source, *, model=None, record=None, image_size=None, channels=None):
+        """Reads images at `model`'s size and channels (or the given ones)."""
+        from kerasynth.data.images import load_images
+
+        if model is not None:
+            image_size, channels = model.image_size, model.channels
+        return load_images(source, image_size=image_size, channels=channels)
+
+    def model_kwargs(self, config) -> dict[str, Any]:
+        """The constructor arguments of `config.model`, before the data."""
+        return dict(config.model_kwargs)
+
+    def batches(self, model, config, train, batch_size: int, seed: int):
+        """``(dataset, context)``: the training batches and the sampling
+        context (see `TrainingInput`)."""
+        raise NotImplementedError
+
+    def prepare(self, config, batch_size, seed, data):
+        from kerasynth.data.images import ImageData
+
+        kwargs = self.model_kwargs(config)
+        if not isinstance(data, ImageData):
+            # Read at the model's image size, before the model is built: a
+            # conditional model needs its classes.
+            arguments = registry.model_arguments(registry.get_model_class(config.model))
+            sizes = {**arguments, **kwargs}
+            data = self.load(
+                config.data if data is None else data,
+                image_size=sizes["image_size"],
+                channels=sizes["channels"],
+            )
+        train, held = splits.split(data, config.holdout_fraction, seed)
+        if config.conditional:
+            if train.labels is None:
+                raise ValueError(
+                    f"--conditional needs labels, and {data.source} has none: put "
+                    "each class's images in its own sub-folder (yes/, no/)."
+                )
+            kwargs.update(
+                num_classes=len(train.class_names), class_names=train.class_names
+            )
+        model = registry.get_model(config.model, **kwargs)
+        description = {
+            "source": config.data,
+            "description": train.source,
+            "fingerprint": train.fingerprint,
+            "num_examples": len(train),
+            "shape": list(train.images.shape[1:]),
+            "class_names": train.class_names,
+            "duplicate_groups": len(train.duplicates),
+            "holdout_fraction": config.holdout_fraction,
+        }
+        dataset, context = self.batches(model, config, train, batch_size, seed)
+        return TrainingInput(
+            model=model,
+            dataset=dataset,
+            steps_per_epoch=None,
+            samples_per_epoch=len(train) // batch_size * batch_size,
+            description=description,
+            held_out=(data if held is None else held).images,
+            context=context,
+        )
+
+    def write_samples(self, model, directory: Path, seed: int, context) -> None:
+        images = self.sample(model, SAMPLE_IMAGES, seed, context=context)
+        imaging.save_images(images, Path(directory) / SAMPLES_FILE)
+
+    def evaluation_sets(
+        self, model, train, held, *, num_samples=None, seed=0, target=None
+    ):
+        """The arguments of `kerasynth.evaluation.evaluate_images` for
+        `model`'s samples: `num_samples` (default: as many as `train`) or,
+        for a class-conditional model with a labelled holdout, as many split
+        evenly over the classes, with their labels (for train-synthetic-test-
+        real). Images have no `target`."""
+        count = num_samples or len(train)
+        context = self.context_from(model, train)
+        labels = None
+        if not (model.uses_labels and held is not None and held.labels is not None):
+            synthetic = self.sample(model, count, seed, context=context)
+        else:
+            per_class = [
+                self.sample(model, max(1, count // model.num_classes), seed + i,
+                            conditions={"label": name}, context=context)
+                for i, name in enumerate(model.class_names)
+            ]  # fmt: skip
+            sizes = [len(images) for images in per_class]
+            labels = (train.labels, np.repeat(np.arange(model.num_classes), sizes),
+                      held.labels)  # fmt: skip
+            synthetic = np.concatenate(per_class)
+        return {
+            "real": train.images,
+            "synthetic": synthetic,
+            "holdout": None if held is None else held.images,
+            "pairs": self.pairs(model, train, seed),
+            "labels": labels,
+            "derived_from_real": self.derived_from_real(model),
+        }
+
+    def pairs(self, model, train, seed: int):
+        """(reference, output) pairs for per-pair PSNR/SSIM, or `None`."""
+        return None
+
+    def derived_from_real(self, model) -> bool:
+        """Whether `model`'s samples are made from real images."""
+        return False
+
+    def describe(self, model):
+        metadata = {
+            "kind": "images",
+            "image_shape": [model.image_size, model.image_size, model.channels],
+        }
+        if model.num_classes:
+            metadata["class_names"] = list(model.class_names)
+        return metadata

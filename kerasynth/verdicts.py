@@ -1,0 +1,64 @@
+"""The verdict limits: one table that the report's traffic lights and the
+pipeline's gate both read.
+
+Each metric has a green limit (`Limit.ok`) and an amber one (`Limit.fair`);
+past the amber limit the report shows red, and the evaluate component's
+default gate refuses exactly what the report shows red. A task names the
+metrics its default gate checks (`kerasynth.tasks.Task.gated_metrics`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Limit:
+    """How good a metric's value is.
+
+    Args:
+        better: ``"higher"`` or ``"lower"``.
+        ok: the green limit (inclusive).
+        fair: the amber limit (inclusive); beyond it is red.
+    """
+
+    better: str
+    ok: float
+    fair: float
+
+    def level(self, value: float) -> str:
+        """``"ok"``, ``"warn"`` or ``"bad"`` for `value`."""
+        sign = 1.0 if self.better == "higher" else -1.0
+        if sign * value >= sign * self.ok:
+            return "ok"
+        return "warn" if sign * value >= sign * self.fair else "bad"
+
+    def bound(self) -> dict[str, float]:
+        """The gate's threshold: ``{"min": fair}`` or ``{"max": fair}``."""
+        return {"min" if self.better == "higher" else "max": self.fair}
+
+
+LIMITS: dict[str, Limit] = {
+    # Fidelity
+    "quality": Limit("higher", ok=0.8, fair=0.7),
+    "detection_auc": Limit("lower", ok=0.7, fair=0.85),
+    "coverage": Limit("higher", ok=0.7, fair=0.4),
+    # Utility: train on synthetic over train on real
+    "utility_ratio": Limit("higher", ok=0.9, fair=0.7),
+    # Privacy: no amber zone, a leak is a leak
+    "mia_auc": Limit("lower", ok=0.6, fair=0.6),
+    "closer_to_train_share": Limit("lower", ok=0.6, fair=0.6),
+    "exact_copy_share": Limit("lower", ok=0.0, fair=0.0),
+    "copy_share": Limit("lower", ok=0.0, fair=0.01),
+    "derived_from_real": Limit("lower", ok=0.0, fair=0.0),
+}
+
+
+def level(metric: str, value: float) -> str:
+    """The traffic light of `metric` at `value` (see `Limit.level`)."""
+    return LIMITS[metric].level(value)
+
+
+def default_thresholds(metrics) -> dict[str, dict[str, float]]:
+    """The gate's thresholds for `metrics`: each one's amber limit."""
+    return {name: LIMITS[name].bound() for name in metrics}
