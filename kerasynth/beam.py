@@ -1,7 +1,7 @@
 """Apache Beam: an exported generator's shards through RunInference.
 
-The job `kerasynth.batch_sampling.plan` makes (one `Chunk` per signature
-call) becomes a Beam pipeline::
+The job `kerasynth.shards.plan` makes (one `Chunk` per signature call)
+becomes a Beam pipeline::
 
     Create(chunks) -> Reshuffle -> RunInference(SavedGeneratorHandler)
         -> (shard, (chunk, samples)) -> GroupByKey -> write one file per shard
@@ -43,7 +43,7 @@ except ImportError as error:  # pragma: no cover - depends on the install
         f"The Beam engine needs Apache Beam: pip install 'kerasynth[beam]' ({error})"
     ) from error
 
-from kerasynth.batch_sampling import (
+from kerasynth.shards import (
     Chunk,
     SavedGenerator,
     concatenate,

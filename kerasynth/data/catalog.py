@@ -9,7 +9,7 @@ with internet with `tfds build NAME` and copy the data directory over.
 The image feature is the one named `image`, else the first `Image` feature;
 the label feature is the one named `label`, else the first `ClassLabel`
 feature, whose names become `class_names`. Images go through the same
-preparation as files (`images.prepare_image`).
+preparation as files (`image_preparation.prepare_image`).
 
 `tensorflow_datasets` is imported on first use: it takes seconds to import.
 """
@@ -21,7 +21,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from kerasynth.data import images
+from kerasynth.data.image_data import ImageData, build_image_data, find_duplicates
+from kerasynth.data.image_preparation import (
+    check_image_args,
+    prepare_image,
+    scale_to_signed,
+)
 
 _SPEC = re.compile(
     r"^tfds:(?P<name>[\w-]+)(?:/(?P<config>[\w.-]+))?"
@@ -71,7 +76,7 @@ def load_tfds(
     image_size: int = 64,
     channels: int = 1,
     data_dir: str | os.PathLike | None = None,
-) -> images.ImageData:
+) -> ImageData:
     """Reads a prepared TFDS dataset split into an `ImageData`.
 
     Args:
@@ -89,7 +94,7 @@ def load_tfds(
     >>> data.class_names
     ['no', 'yes']
     """
-    images.check_image_args(image_size, channels)
+    check_image_args(image_size, channels)
     spec = parse_tfds_source(source)
     data_dir = data_dir or os.environ.get("TFDS_DATA_DIR") or None
     builder = _prepared_builder(spec, data_dir)
@@ -107,9 +112,7 @@ def load_tfds(
         raw = example[image_key]
         if raw.ndim == 4:  # An animated GIF: keep its first frame.
             raw = raw[0]
-        prepared.append(
-            images.prepare_image(images.scale_to_signed(raw), image_size, channels)
-        )
+        prepared.append(prepare_image(scale_to_signed(raw), image_size, channels))
         digests.append(hashlib.sha256(raw.tobytes()).hexdigest())
         if label_key is not None:
             labels.append(int(example[label_key]))
@@ -120,12 +123,12 @@ def load_tfds(
     if label_key is not None:
         class_names = list(builder.info.features[label_key].names)
     config = f"/{spec.config}" if spec.config else ""
-    return images.build_image_data(
+    return build_image_data(
         prepared,
         np.asarray(labels, dtype=np.int32) if label_key is not None else None,
         class_names,
         f"tfds:{spec.name}{config}:{spec.split}",
-        images.find_duplicates(keys, digests),
+        find_duplicates(keys, digests),
     )
 
 

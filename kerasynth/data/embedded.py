@@ -20,13 +20,15 @@ import hashlib
 import nibabel as nib
 import numpy as np
 
-from kerasynth.data import images, volumes
+from kerasynth.data import volumes
+from kerasynth.data.image_data import ImageData, build_image_data, find_duplicates
+from kerasynth.data.image_preparation import check_image_args, prepare_image
 
 SOURCE = "embedded MNI152 T1 template"
 PAIR_TARGETS = ("mask", "gm", "wm")
 
 
-def load_mni152_images(image_size: int = 64, channels: int = 1) -> images.ImageData:
+def load_mni152_images(image_size: int = 64, channels: int = 1) -> ImageData:
     """Axial slices of the MNI152 T1 template, as `load_images(None)` returns.
 
     Nothing is downloaded: the template is part of the `nilearn` package.
@@ -39,7 +41,7 @@ def load_mni152_images(image_size: int = 64, channels: int = 1) -> images.ImageD
     Returns:
         An unlabelled `ImageData` of about 130 slices in [-1, 1].
     """
-    images.check_image_args(image_size, channels)
+    check_image_args(image_size, channels)
     cached = _mni152_images(image_size, channels)
     return dataclasses.replace(
         cached,
@@ -70,7 +72,7 @@ def load_mni152_pairs(
     >>> t1.shape == mask.shape
     True
     """
-    images.check_image_args(image_size, 1)
+    check_image_args(image_size, 1)
     if target not in PAIR_TARGETS:
         raise ValueError(f"`target` must be one of {PAIR_TARGETS}. Received: {target=}")
     t1 = _template_volume("t1")
@@ -79,7 +81,7 @@ def load_mni152_pairs(
     target_volume = _template_volume(target) * 2.0 - 1.0
     pairs = []
     for volume in (axial.slices, volumes.to_axial_images(target_volume, axial.indices)):
-        pairs.append(np.stack([images.prepare_image(s, image_size, 1) for s in volume]))
+        pairs.append(np.stack([prepare_image(s, image_size, 1) for s in volume]))
     return pairs[0], pairs[1]
 
 
@@ -98,17 +100,17 @@ def _template_volume(kind: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _mni152_images(image_size: int, channels: int) -> images.ImageData:
+def _mni152_images(image_size: int, channels: int) -> ImageData:
     """Builds the template slices once per size; arrays are made read-only."""
     axial = volumes.axial_slices(_template_volume("t1"))
     keys = [f"index {i}" for i in range(len(axial.slices))]
     digests = [hashlib.sha256(s.tobytes()).hexdigest() for s in axial.slices]
-    data = images.build_image_data(
-        [images.prepare_image(s, image_size, channels) for s in axial.slices],
+    data = build_image_data(
+        [prepare_image(s, image_size, channels) for s in axial.slices],
         None,
         None,
         SOURCE,
-        images.find_duplicates(keys, digests),
+        find_duplicates(keys, digests),
     )
     data.images.setflags(write=False)
     return data

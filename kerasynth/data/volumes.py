@@ -12,15 +12,20 @@ outside the head and a few very bright voxels. A slice is kept when its brain
 fraction (the share of its pixels brighter than 10% of that robust range) is
 at least `min_brain_fraction`; the default 0.07 keeps 130 of the 189 slices of
 the 1 mm MNI152 template. A 4-D volume (e.g. fMRI, DWI) contributes its first
-volume only, with a warning.
+volume only, with a warning. `load_volume_images` turns a volume file's kept
+slices into an `ImageData`, as `load_images` returns for a volume.
 """
 
+import hashlib
 import logging
 import os
 from typing import NamedTuple
 
 import nibabel as nib
 import numpy as np
+
+from kerasynth.data.image_data import ImageData, build_image_data, find_duplicates
+from kerasynth.data.image_preparation import prepare_image
 
 logger = logging.getLogger("kerasynth")
 
@@ -149,3 +154,34 @@ def load_volume_slices(
     (130, 233, 197)
     """
     return axial_slices(read_volume(path), min_brain_fraction)
+
+
+def load_volume_images(
+    path: str | os.PathLike, image_size: int, channels: int
+) -> ImageData:
+    """Reads a volume file's axial slices with brain as an `ImageData`.
+
+    Args:
+        path: a `.nii`, `.nii.gz`, or Analyze `.img`/`.hdr` file.
+        image_size: side of the square output images.
+        channels: 1 or 3.
+
+    Returns:
+        An unlabelled `ImageData`, one image per kept slice, inferior first.
+    """
+    axial = load_volume_slices(path)
+    if not len(axial.slices):
+        raise ValueError(
+            f"No axial slice of {path} has a brain fraction >= "
+            f"{DEFAULT_MIN_BRAIN_FRACTION}"
+        )
+    images = [prepare_image(image, image_size, channels) for image in axial.slices]
+    keys = [f"index {i}" for i in range(len(images))]
+    digests = [hashlib.sha256(item.tobytes()).hexdigest() for item in axial.slices]
+    return build_image_data(
+        images,
+        None,
+        None,
+        f"volume {path} ({len(images)} of {axial.depth} axial slices)",
+        find_duplicates(keys, digests),
+    )

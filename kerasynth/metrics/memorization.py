@@ -24,7 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerasynth.metrics.image import _check_images, _check_same_image_shape, ssim_pairs
+from kerasynth.metrics.image_pairs import (
+    check_images,
+    check_same_image_shape,
+    ssim_pairs,
+)
 from kerasynth.metrics.projection import flatten
 
 METRICS = ("ssim", "ncc")
@@ -51,9 +55,9 @@ def ncc_matrix(images_a: np.ndarray, images_b: np.ndarray) -> np.ndarray:
     Returns:
         A float64 array ``[N, M]``.
     """
-    images_a = _check_images(images_a, "images_a")
-    images_b = _check_images(images_b, "images_b")
-    _check_same_image_shape(images_a, images_b, "images_a and images_b")
+    images_a = check_images(images_a, "images_a")
+    images_b = check_images(images_b, "images_b")
+    check_same_image_shape(images_a, images_b, "images_a and images_b")
     return _standardized(images_a) @ _standardized(images_b).T
 
 
@@ -69,7 +73,7 @@ def nearest_training_images(
     Args:
         synthetic: ``[N, H, W, C]`` synthetic images in [-1, 1].
         train: ``[M, H, W, C]`` training images in [-1, 1].
-        metric: `"ssim"` (see `kerasynth.metrics.image.ssim`) or `"ncc"`
+        metric: `"ssim"` (see `kerasynth.metrics.image_pairs.ssim`) or `"ncc"`
             (normalized cross-correlation).
         batch_size: synthetic images scored at once by NCC (memory:
             ``batch_size * M`` floats), and SSIM pairs filtered at once.
@@ -88,9 +92,9 @@ def nearest_training_images(
     worst = np.argmax(scores)  # show fake[worst] beside real_train[indices[worst]]
     ```
     """
-    synthetic = _check_images(synthetic, "synthetic")
-    train = _check_images(train, "train")
-    _check_same_image_shape(synthetic, train, "synthetic and train images")
+    synthetic = check_images(synthetic, "synthetic")
+    train = check_images(train, "train")
+    check_same_image_shape(synthetic, train, "synthetic and train images")
     if metric not in METRICS:
         raise ValueError(
             f"metric must be one of {', '.join(METRICS)}. Received: metric={metric!r}"
