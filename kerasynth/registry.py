@@ -1,66 +1,29 @@
 """The model registry: one name -> one Keras model class.
 
 A registry is a dict plus a decorator (as in tensorflow/models'
-``official/core/registry.py``). ``@register_model("dcgan")`` also registers the
-class for Keras saving, so ``keras.saving.load_model("model.keras")`` finds it
-without ``custom_objects``. The CLI, the pipelines and the notebooks look models
-up here by name and never import model classes directly.
+``official/core/registry.py``). ``@register_model("dcgan", task=...)`` (in
+`kerasynth.models.registration`) also registers the class for Keras saving,
+so ``keras.saving.load_model("model.keras")`` finds it without
+``custom_objects``. The CLI, the pipelines and the notebooks look models up
+here by name and never import model classes directly.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 import keras
 
-_MODELS: dict[str, type] = {}
+import kerasynth.models  # noqa: F401  (registers the built-in models)
+from kerasynth.models.registration import _MODELS, register_model
 
-
-def register_model(name: str, *, task: str) -> Callable[[type], type]:
-    """Class decorator: register a model under `name` and for Keras saving.
-
-    Args:
-        name: the registry name, used by ``kerasynth train --model NAME``.
-        task: the name of the model's family in `kerasynth.tasks`
-            (``latent_images``, ``translation``, ``tables``), which decides
-            how data meets the model.
-
-    Example:
-
-    ```python
-    @register_model("dcgan", task="latent_images")
-    class DCGAN(AdversarialModel): ...
-    ```
-    """
-
-    def decorator(cls: type) -> type:
-        if name in _MODELS and _MODELS[name] is not cls:
-            raise ValueError(
-                f"A model is already registered under the name {name!r}: "
-                f"{_MODELS[name].__qualname__}."
-            )
-        cls = keras.saving.register_keras_serializable(
-            package="kerasynth", name=cls.__name__
-        )(cls)
-        cls.registry_name = name
-        cls.task = task
-        _MODELS[name] = cls
-        return cls
-
-    return decorator
-
-
-def _load_builtin_models() -> None:
-    # Importing the models package runs every @register_model decorator.
-    importlib.import_module("kerasynth.models")
+__all__ = ["get_model", "get_model_class", "list_models", "model_arguments",
+           "register_model"]  # fmt: skip
 
 
 def list_models() -> dict[str, type]:
     """Returns the registered models, by name, in alphabetical order."""
-    _load_builtin_models()
     return dict(sorted(_MODELS.items()))
 
 

@@ -13,7 +13,7 @@ from keras import layers
 
 from kerasynth.models import losses
 from kerasynth.models.base import ImageGenerativeModel, SingleOptimizerModel
-from kerasynth.registry import register_model
+from kerasynth.models.registration import register_model
 
 # === Networks ===
 

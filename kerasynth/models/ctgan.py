@@ -15,8 +15,8 @@ from keras import layers
 
 from kerasynth.models import losses, spans
 from kerasynth.models.base import AdversarialModel, adam_pair
+from kerasynth.models.registration import register_model
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
-from kerasynth.registry import register_model
 
 # === Networks ===
 

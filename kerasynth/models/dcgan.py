@@ -15,7 +15,7 @@ from keras import layers
 from kerasynth.models import losses
 from kerasynth.models.base import AdversarialModel, ImageGenerativeModel, adam_pair
 from kerasynth.models.batch_normalization import BatchNormalization
-from kerasynth.registry import register_model
+from kerasynth.models.registration import register_model
 
 SUPPORTED_IMAGE_SIZES = (32, 64, 128, 256)
 STEPS = ("fresh", "reuse")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from kerasynth.models import losses
 from kerasynth.models.ctgan import CTGAN
-from kerasynth.registry import register_model
+from kerasynth.models.registration import register_model
 
 
 @register_model("dragan", task="tables")

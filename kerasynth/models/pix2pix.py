@@ -16,8 +16,8 @@ from kerasynth.data.pairs import check_pairing, degrade
 from kerasynth.models import losses
 from kerasynth.models.base import AdversarialModel, ImageGenerativeModel, adam_pair
 from kerasynth.models.patchgan import build_patchgan
+from kerasynth.models.registration import register_model
 from kerasynth.models.unet import build_unet
-from kerasynth.registry import register_model
 
 
 @register_model("pix2pix", task="translation")

@@ -15,8 +15,8 @@ from keras import layers
 
 from kerasynth.models import losses
 from kerasynth.models.base import AdversarialModel, adam_pair
+from kerasynth.models.registration import register_model
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
-from kerasynth.registry import register_model
 
 
 def dense_stack(input_dim, widths, output_dim, activation, output_activation, name,

@@ -12,9 +12,9 @@ import tensorflow as tf
 
 from kerasynth.models import losses
 from kerasynth.models.base import SingleOptimizerModel
+from kerasynth.models.registration import register_model
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
 from kerasynth.models.tabular_gan import check_plain, dense_stack
-from kerasynth.registry import register_model
 
 
 @register_model("tabular_vae", task="tables")

@@ -14,8 +14,8 @@ from keras import layers
 
 from kerasynth.models import spans
 from kerasynth.models.base import SingleOptimizerModel
+from kerasynth.models.registration import register_model
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
-from kerasynth.registry import register_model
 
 # === Networks ===
 
