@@ -13,6 +13,7 @@ temporary name and renamed when complete.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from kerasynth.shards import (
     resolve_saved_model,
     shard_name,
 )
+
+logger = logging.getLogger("kerasynth")
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -86,7 +89,7 @@ def sample_saved_model(
     num: int,
     output: str | os.PathLike,
     shards: int = 1,
-    seed: int = 0,
+    seed: int | None = None,
     chunk_size: int | None = None,
     condition: tuple[str, str] | None = None,
     fmt: str | None = None,
@@ -103,6 +106,8 @@ def sample_saved_model(
     a remote one (``gs://...``, Beam only; returned as a string) gets each
     shard renamed into place as it completes, and is checked complete at
     the end. A remote runner needs a remote `saved_model` and `output`.
+    Without a `seed`, a fresh one is drawn and logged (the same seed gives
+    the same shards).
     """
     from kerasynth import atomic
 
@@ -113,6 +118,11 @@ def sample_saved_model(
             "again with this kerasynth to sample it shard by shard."
         )
     fmt = check_format(generator.kind, fmt)
+    if seed is None:
+        from kerasynth.runtime import new_seed
+
+        seed = new_seed()
+    logger.info("Sampling %d from %s with seed %d", num, generator.path, seed)
     chunks = plan(num, shards, chunk_size or DEFAULT_CHUNK_SIZE[generator.kind], seed)
     if engine == "local":
         output = Path(output)

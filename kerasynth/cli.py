@@ -312,7 +312,6 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
         if used:
             raise click.UsageError(f"{', '.join(used)}: only with --saved-model.")
     _import_tensorflow_quietly()
-    import numpy as np
 
     from kerasynth import atomic, batch_sampling, sampling
 
@@ -330,8 +329,6 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
             f"Unexpected arguments {' '.join(pipeline_args)}: Beam's options "
             "need --engine beam."
         )
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
     try:
         path = batch_sampling.sample_saved_model(
             saved_model, num, output, seed=seed,
@@ -342,7 +339,8 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
         missing = click.ClickException(" ".join(str(error).split()))
         missing.exit_code = 2
         raise missing from None
-    click.echo(f"Wrote {num} samples to {path} (seed {seed})")
+    in_shards = f" in {shards} shards" if shards else ""
+    click.echo(f"Wrote {num} samples{in_shards} to {path}")
 
 
 @main.command()
