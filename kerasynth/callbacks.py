@@ -99,7 +99,7 @@ class SampleRows(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        from kerasynth import report
+        from kerasynth import figures
 
         rows = self.model.generate(self.num_rows, seed=self.seed)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -107,7 +107,7 @@ class SampleRows(keras.callbacks.Callback):
         with atomic.staged_file(stem.with_suffix(".csv"), overwrite=True) as path:
             rows.to_csv(path, index=False)
         reference = self.real if self.real is not None else rows
-        png = report.distribution_figure(reference, rows)
+        png = figures.distribution_figure(reference, rows)
         with atomic.staged_file(stem.with_suffix(".png"), overwrite=True) as path:
             path.write_bytes(png)
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kerasynth import figures as figures_module
 from kerasynth import report
-from kerasynth.verdicts import level
 
 logger = logging.getLogger("kerasynth")
 
@@ -119,30 +119,16 @@ def evaluate_table(
     }
     mean_ks = table.mean_ks(real, synthetic) if table.numeric_columns(real) else None
     metrics["mean_ks"] = mean_ks
-    summary = [
-        {"label": "Quality score", "value": quality["overall"],
-         "note": "SDMetrics-style, 1 is best",
-         "level": level("quality", quality["overall"])},
-        {"label": "Detection AUC", "value": metrics["detection_auc"],
-         "note": "real vs synthetic classifier, 0.5 is ideal",
-         "level": level("detection_auc", metrics["detection_auc"])},
-    ]  # fmt: skip
     if holdout is not None:
         metrics["privacy"] = privacy.privacy_report(
             real, holdout, synthetic, transformer=transformer
         )
-        summary.append(_privacy_card(metrics["privacy"]))
         if target is not None:
             metrics["utility"] = utility.tstr_table(
                 real, synthetic, holdout, target, seed=seed
             )
-            summary.append(
-                {"label": "Utility ratio", "value": metrics["utility"]["ratio"],
-                 "note": f"train on synthetic / train on real, predicting {target}",
-                 "level": level("utility_ratio", metrics["utility"]["ratio"])}
-            )  # fmt: skip
     figures = {
-        "distributions": report.distribution_figure(real, synthetic),
+        "distributions": figures_module.distribution_figure(real, synthetic),
         "pca": _table_pca(real, synthetic, seed),
     }
     corr = metrics["correlations"]
@@ -151,7 +137,7 @@ def evaluate_table(
         and corr.get("real") is not None
         and len(pd.DataFrame(corr["real"]))
     ):
-        figures["correlations"] = report.heatmaps_figure(
+        figures["correlations"] = figures_module.heatmaps_figure(
             {k: pd.DataFrame(corr[k]) for k in ("real", "synthetic", "difference")}
         )
     metrics["headline"] = {
@@ -162,67 +148,8 @@ def evaluate_table(
     if "privacy" in metrics:
         metrics["headline"]["mia_auc"] = round(metrics["privacy"]["mia_auc"], 4)
     metrics = _jsonable(metrics)
-    sections = [
-        {"title": "Fidelity",
-         "text": "Column shapes (KS / TV complements) and column-pair trends "
-                 "(correlation / contingency similarity), as SDMetrics defines "
-                 "its quality report.",
-         "tables": {"Quality": {k: v for k, v in quality.items() if k != "details"},
-                    "The study's Table I": pd.DataFrame(metrics["table_one"])},
-         "figures": {"Per-column distributions (real vs synthetic)":
-                     figures["distributions"]}},
-        {"title": "Structure",
-         "figures": {k: v for k, v in (
-             ("Correlations: real, synthetic, difference",
-              figures.get("correlations")),
-             ("PCA of the normalised rows", figures["pca"])) if v}},
-    ]  # fmt: skip
-    if "privacy" in metrics:
-        sections.append(
-            {"title": "Privacy", "tables": {"Privacy": metrics["privacy"]},
-             "text": "Distances to the closest record in a normalised space; a "
-                     "membership-inference attack scores train against holdout "
-                     "rows by their distance to the synthetic set."}
-        )  # fmt: skip
-    else:
-        sections.append(
-            {"title": "Privacy",
-             "text": "Not computed: no holdout (give --holdout or "
-                     "--holdout-fraction)."}
-        )  # fmt: skip
-    if "utility" in metrics:
-        sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
-    sections.append(_protocol_section(metrics["protocol"]))
-    page = report.render_html(title, summary, sections)
+    page = report.table_page(title, metrics, figures, target=target)
     return Evaluation(metrics, page, figures)
-
-
-def _protocol_section(protocol: dict) -> dict:
-    text = "How these figures were obtained."
-    if protocol.get("holdout") and not protocol.get("holdout_unseen_by_model", True):
-        text += (
-            " Caution: the holdout was split from data the model was trained "
-            "on, so privacy figures against it say nothing about leakage; "
-            "train with --holdout-fraction to keep rows unseen."
-        )
-    return {"title": "Protocol", "text": text, "tables": {"Protocol": protocol}}
-
-
-def _privacy_card(privacy_metrics: dict) -> dict:
-    auc = privacy_metrics["mia_auc"]
-    copies = privacy_metrics["exact_copies"]["count"]
-    closer = privacy_metrics["closer_to_train_share"]
-    share = privacy_metrics["exact_copies"]["share"]
-    risky = "bad" in (level("exact_copy_share", share), level("mia_auc", auc),
-                      level("closer_to_train_share", closer))  # fmt: skip
-    verdict = "at risk" if risky else "no leak found"
-    return {
-        "label": "Privacy",
-        "value": verdict,
-        "note": f"membership AUC {auc:.3f}, closer-to-train {closer:.2f}, "
-        f"{copies} exact copies",
-        "level": "bad" if risky else "ok",
-    }
 
 
 def _table_pca(real, synthetic, seed):
@@ -233,7 +160,7 @@ def _table_pca(real, synthetic, seed):
     values = encoded.to_numpy(float)
     values = (values - values.mean(0)) / np.maximum(values.std(0), 1e-9)
     points = PCA(2, random_state=seed).fit_transform(values)
-    return report.pca_figure(points[: len(real)], points[len(real) :],
+    return figures_module.pca_figure(points[: len(real)], points[len(real) :],
                              "Rows in the first two principal components")  # fmt: skip
 
 
@@ -317,52 +244,22 @@ def evaluate_images(
         "derived_from_real": derived_from_real,
     }
     copy_share = max(audit["copy_share"], audit_ncc["copy_share"])
-    if derived_from_real:
-        privacy_card = {
-            "label": "Privacy",
-            "value": "derived from real images",
-            "note": "each sample translates a real training image (median "
-            f"correlation {audit_ncc['median']:.3f} with its nearest "
-            "one): not new patients, do not share as synthetic data",
-            "level": "bad",
-        }
-    else:
-        privacy_card = {
-            "label": "Privacy",
-            "value": "copies found" if copy_share > 0 else "no copies",
-            "note": f"{copy_share:.1%} of synthetic images have SSIM >= "
-                    f"{IMAGE_COPY_THRESHOLD} or correlation >= "
-                    f"{IMAGE_NCC_COPY_THRESHOLD} with a training image",
-            "level": level("copy_share", copy_share)}  # fmt: skip
-    summary = [
-        {"label": "Frechet distance", "value": fidelity["frechet_distance"],
-         "note": fidelity["feature_space"], "level": "ok"},
-        {"label": "Coverage", "value": fidelity["coverage"],
-         "note": "share of real images with a synthetic neighbour, 1 is best",
-         "level": level("coverage", fidelity["coverage"])},
-        privacy_card,
-    ]  # fmt: skip
     if labels is not None and holdout is not None:
         from kerasynth.metrics import utility
 
         metrics["utility"] = utility.tstr_images(
             real, labels[0], synthetic, labels[1], holdout, labels[2], seed=seed
         )
-        ratio = metrics["utility"]["ratio"]
-        summary.append({"label": "Utility ratio", "value": ratio,
-                        "note": "CNN trained on synthetic / on real",
-                        "level": level("utility_ratio", ratio)})  # fmt: skip
-    pca = _image_pca(real, synthetic, seed)
     top = audit["top_pairs"][:8]
     figures = {
-        "samples": report.grid_png(synthetic[:64]),
-        "pca": pca,
-        "per_pair_histograms": report.histograms_figure(
+        "samples": figures_module.grid_png(synthetic[:64]),
+        "pca": _image_pca(real, synthetic, seed),
+        "per_pair_histograms": figures_module.histograms_figure(
             per_pair, f"Per-pair metrics ({pair_kind})"
         ),
     }
     if top:
-        figures["nearest_pairs"] = report.pairs_png(
+        figures["nearest_pairs"] = figures_module.pairs_png(
             synthetic[[p["synthetic"] for p in top]], real[[p["train"] for p in top]]
         )
     metrics["headline"] = {
@@ -373,31 +270,10 @@ def evaluate_images(
         "ssim_median": round(metrics["per_pair"]["SSIM"]["median"], 3),
     }
     metrics = _jsonable(metrics)
-    sections = [
-        {"title": "Fidelity", "text": f"Feature space: {fidelity['feature_space']}.",
-         "tables": {"Set distances": {k: v for k, v in fidelity.items()},
-                    "Per pair": {f"{k} median": v["median"]
-                                 for k, v in metrics["per_pair"].items()}},
-         "figures": {"Synthetic samples": figures["samples"],
-                     "PCA of raw pixels (real vs synthetic)": figures["pca"],
-                     "Per-pair metric histograms": figures["per_pair_histograms"]}},
-        {"title": "Memorization",
-         "text": "Each synthetic image against its nearest training image, by "
-                 f"SSIM (a copy: >= {IMAGE_COPY_THRESHOLD}) and by normalized "
-                 f"correlation (a copy: >= {IMAGE_NCC_COPY_THRESHOLD}, which "
-                 "also catches noisy copies); with a holdout, the share above "
-                 "the 95th percentile of real held-out images says whether "
-                 "synthetic images sit closer to train than real ones do.",
-         "tables": {f"Audit by {name.upper()}": {
-             k: v for k, v in metrics["memorization"][name].items()
-             if not isinstance(v, list)} for name in ("ssim", "ncc")},
-         "figures": ({"Closest pairs (synthetic | training)":
-                      figures["nearest_pairs"]} if top else {})},
-    ]  # fmt: skip
-    if "utility" in metrics:
-        sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
-    sections.append(_protocol_section(metrics["protocol"]))
-    page = report.render_html(title, summary, sections)
+    page = report.image_page(
+        title, metrics, figures,
+        copy_thresholds={"ssim": IMAGE_COPY_THRESHOLD, "ncc": IMAGE_NCC_COPY_THRESHOLD},
+    )  # fmt: skip
     return Evaluation(metrics, page, figures)
 
 
@@ -416,7 +292,9 @@ def _image_pca(real, synthetic, seed):
 
     pca = PixelPCA(2, seed=seed).fit(real)
     title = "Raw pixels in the first two principal components"
-    return report.pca_figure(pca.transform(real), pca.transform(synthetic), title)
+    return figures_module.pca_figure(
+        pca.transform(real), pca.transform(synthetic), title
+    )
 
 
 # === Finding the sets ===

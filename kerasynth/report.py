@@ -1,140 +1,180 @@
-"""The evaluation report: `metrics.json`, PNG figures and one `report.html`.
+"""The evaluation report's page: its layout, the HTML, and writing it.
 
-`write_report(results, figures, output)` writes everything atomically (a
-staged folder renamed into place). The HTML page is self-contained: figures
-are embedded as base64 PNGs, so it can be mailed or opened from anywhere.
-The summary comes first (quality, privacy verdict, utility), then the
-details. Figures are drawn with matplotlib's Agg backend (no screen).
+`kerasynth.evaluation` computes the metrics and `kerasynth.figures` draws
+the figures; `table_page` and `image_page` lay them out (the summary first:
+fidelity, privacy verdict, utility, coloured by the limits of
+`kerasynth.verdicts`; then the details), `render_html` makes one
+self-contained page (figures embedded as base64 PNGs, so it can be mailed or
+opened from anywhere), and `write_report` writes ``metrics.json``, the PNGs
+and ``report.html`` atomically (a staged folder renamed into place).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from kerasynth import atomic
+from kerasynth.verdicts import level
 
-from kerasynth import atomic, imaging  # noqa: E402
-
-REAL_COLOR, SYNTHETIC_COLOR = "#1f77b4", "#ff7f0e"
-
-# === Figures (each returns PNG bytes) ===
+# === Page layout ===
 
 
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
+def table_page(
+    title: str, metrics: dict, figures: dict[str, bytes], target: str | None = None
+) -> str:
+    """The page of `kerasynth.evaluation.evaluate_table`'s metrics."""
+    quality = metrics["quality"]
+    summary = [
+        {"label": "Quality score", "value": quality["overall"],
+         "note": "SDMetrics-style, 1 is best",
+         "level": level("quality", quality["overall"])},
+        {"label": "Detection AUC", "value": metrics["detection_auc"],
+         "note": "real vs synthetic classifier, 0.5 is ideal",
+         "level": level("detection_auc", metrics["detection_auc"])},
+    ]  # fmt: skip
+    if "privacy" in metrics:
+        summary.append(_privacy_card(metrics["privacy"]))
+    if "utility" in metrics:
+        summary.append(
+            {"label": "Utility ratio", "value": metrics["utility"]["ratio"],
+             "note": f"train on synthetic / train on real, predicting {target}",
+             "level": level("utility_ratio", metrics["utility"]["ratio"])}
+        )  # fmt: skip
+    sections = [
+        {"title": "Fidelity",
+         "text": "Column shapes (KS / TV complements) and column-pair trends "
+                 "(correlation / contingency similarity), as SDMetrics defines "
+                 "its quality report.",
+         "tables": {"Quality": {k: v for k, v in quality.items() if k != "details"},
+                    "The study's Table I": pd.DataFrame(metrics["table_one"])},
+         "figures": {"Per-column distributions (real vs synthetic)":
+                     figures["distributions"]}},
+        {"title": "Structure",
+         "figures": {k: v for k, v in (
+             ("Correlations: real, synthetic, difference",
+              figures.get("correlations")),
+             ("PCA of the normalised rows", figures["pca"])) if v}},
+    ]  # fmt: skip
+    if "privacy" in metrics:
+        sections.append(
+            {"title": "Privacy", "tables": {"Privacy": metrics["privacy"]},
+             "text": "Distances to the closest record in a normalised space; a "
+                     "membership-inference attack scores train against holdout "
+                     "rows by their distance to the synthetic set."}
+        )  # fmt: skip
+    else:
+        sections.append(
+            {"title": "Privacy",
+             "text": "Not computed: no holdout (give --holdout or "
+                     "--holdout-fraction)."}
+        )  # fmt: skip
+    if "utility" in metrics:
+        sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
+    sections.append(_protocol_section(metrics["protocol"]))
+    return render_html(title, summary, sections)
 
 
-def distribution_figure(real: pd.DataFrame, synthetic: pd.DataFrame) -> bytes:
-    """One panel per column: overlaid histograms for numbers, side-by-side
-    frequency bars for categories (the study's Figures 6 to 8)."""
-    columns = list(real.columns)
-    cols = min(3, len(columns))
-    rows = math.ceil(len(columns) / cols)
-    figure, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows))
-    axes = np.atleast_1d(axes).ravel()
-    for axis, column in zip(axes, columns, strict=False):
-        a, b = real[column].dropna(), synthetic[column].dropna()
-        if pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a):
-            bins = np.histogram_bin_edges(np.concatenate([a, b]).astype(float), 30)
-            axis.hist(a, bins, alpha=0.55, density=True, color=REAL_COLOR, label="real")
-            axis.hist(b, bins, alpha=0.55, density=True, color=SYNTHETIC_COLOR,
-                      label="synthetic")  # fmt: skip
-        else:
-            shares = pd.DataFrame(
-                {"real": a.astype(str).value_counts(normalize=True),
-                 "synthetic": b.astype(str).value_counts(normalize=True)}
-            ).fillna(0.0)  # fmt: skip
-            positions = np.arange(len(shares))
-            axis.bar(positions - 0.2, shares["real"], 0.4, color=REAL_COLOR,
-                     label="real")  # fmt: skip
-            axis.bar(positions + 0.2, shares["synthetic"], 0.4, color=SYNTHETIC_COLOR,
-                     label="synthetic")  # fmt: skip
-            axis.set_xticks(positions, shares.index, rotation=45, ha="right")
-        axis.set_title(str(column))
-    for axis in axes[len(columns) :]:
-        axis.axis("off")
-    axes[0].legend()
-    figure.tight_layout()
-    return _png(figure)
+def image_page(
+    title: str, metrics: dict, figures: dict[str, bytes], copy_thresholds: dict
+) -> str:
+    """The page of `kerasynth.evaluation.evaluate_images`' metrics;
+    `copy_thresholds` are the SSIM and NCC at which an image is a copy."""
+    fidelity, audits = metrics["fidelity"], metrics["memorization"]
+    ssim_copy, ncc_copy = copy_thresholds["ssim"], copy_thresholds["ncc"]
+    copy_share = max(audits["ssim"]["copy_share"], audits["ncc"]["copy_share"])
+    if metrics["derived_from_real"]:
+        privacy_card = {
+            "label": "Privacy",
+            "value": "derived from real images",
+            "note": "each sample translates a real training image (median "
+            f"correlation {audits['ncc']['median']:.3f} with its nearest "
+            "one): not new patients, do not share as synthetic data",
+            "level": "bad",
+        }
+    else:
+        privacy_card = {
+            "label": "Privacy",
+            "value": "copies found" if copy_share > 0 else "no copies",
+            "note": f"{copy_share:.1%} of synthetic images have SSIM >= "
+                    f"{ssim_copy} or correlation >= {ncc_copy} with a "
+                    "training image",
+            "level": level("copy_share", copy_share)}  # fmt: skip
+    summary = [
+        {"label": "Frechet distance", "value": fidelity["frechet_distance"],
+         "note": fidelity["feature_space"], "level": "ok"},
+        {"label": "Coverage", "value": fidelity["coverage"],
+         "note": "share of real images with a synthetic neighbour, 1 is best",
+         "level": level("coverage", fidelity["coverage"])},
+        privacy_card,
+    ]  # fmt: skip
+    if "utility" in metrics:
+        ratio = metrics["utility"]["ratio"]
+        summary.append({"label": "Utility ratio", "value": ratio,
+                        "note": "CNN trained on synthetic / on real",
+                        "level": level("utility_ratio", ratio)})  # fmt: skip
+    sections = [
+        {"title": "Fidelity", "text": f"Feature space: {fidelity['feature_space']}.",
+         "tables": {"Set distances": {k: v for k, v in fidelity.items()},
+                    "Per pair": {f"{k} median": v["median"]
+                                 for k, v in metrics["per_pair"].items()}},
+         "figures": {"Synthetic samples": figures["samples"],
+                     "PCA of raw pixels (real vs synthetic)": figures["pca"],
+                     "Per-pair metric histograms": figures["per_pair_histograms"]}},
+        {"title": "Memorization",
+         "text": "Each synthetic image against its nearest training image, by "
+                 f"SSIM (a copy: >= {ssim_copy}) and by normalized "
+                 f"correlation (a copy: >= {ncc_copy}, which "
+                 "also catches noisy copies); with a holdout, the share above "
+                 "the 95th percentile of real held-out images says whether "
+                 "synthetic images sit closer to train than real ones do.",
+         "tables": {f"Audit by {name.upper()}": {
+             k: v for k, v in audits[name].items()
+             if not isinstance(v, list)} for name in ("ssim", "ncc")},
+         "figures": ({"Closest pairs (synthetic | training)":
+                      figures["nearest_pairs"]} if "nearest_pairs" in figures
+                     else {})},
+    ]  # fmt: skip
+    if "utility" in metrics:
+        sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
+    sections.append(_protocol_section(metrics["protocol"]))
+    return render_html(title, summary, sections)
 
 
-def heatmaps_figure(matrices: Mapping[str, pd.DataFrame]) -> bytes:
-    """Correlation matrices side by side (real, synthetic, difference)."""
-    figure, axes = plt.subplots(1, len(matrices), figsize=(4.6 * len(matrices), 4))
-    for axis, (title, matrix) in zip(np.atleast_1d(axes), matrices.items(),
-                                      strict=True):  # fmt: skip
-        matrix = pd.DataFrame(matrix)
-        image = axis.imshow(matrix.to_numpy(float), vmin=-1, vmax=1, cmap="coolwarm")
-        axis.set_xticks(range(len(matrix)), matrix.columns, rotation=90)
-        axis.set_yticks(range(len(matrix)), matrix.index)
-        axis.set_title(title)
-    figure.colorbar(image, ax=np.atleast_1d(axes).tolist(), shrink=0.8)
-    return _png(figure)
+def _protocol_section(protocol: dict) -> dict:
+    text = "How these figures were obtained."
+    if protocol.get("holdout") and not protocol.get("holdout_unseen_by_model", True):
+        text += (
+            " Caution: the holdout was split from data the model was trained "
+            "on, so privacy figures against it say nothing about leakage; "
+            "train with --holdout-fraction to keep rows unseen."
+        )
+    return {"title": "Protocol", "text": text, "tables": {"Protocol": protocol}}
 
 
-def pca_figure(real_points: np.ndarray, synthetic_points: np.ndarray, title: str):
-    """The first two principal components of real and synthetic samples
-    (the study's Figures 10, 13 and 17)."""
-    figure, axis = plt.subplots(figsize=(5, 4.2))
-    axis.scatter(*real_points[:, :2].T, s=10, alpha=0.6, color=REAL_COLOR,
-                 label="real")  # fmt: skip
-    axis.scatter(*synthetic_points[:, :2].T, s=10, alpha=0.6, color=SYNTHETIC_COLOR,
-                 label="synthetic")  # fmt: skip
-    axis.set_xlabel("PC 1")
-    axis.set_ylabel("PC 2")
-    axis.set_title(title)
-    axis.legend()
-    return _png(figure)
+def _privacy_card(privacy_metrics: dict) -> dict:
+    auc = privacy_metrics["mia_auc"]
+    copies = privacy_metrics["exact_copies"]["count"]
+    closer = privacy_metrics["closer_to_train_share"]
+    share = privacy_metrics["exact_copies"]["share"]
+    risky = "bad" in (level("exact_copy_share", share), level("mia_auc", auc),
+                      level("closer_to_train_share", closer))  # fmt: skip
+    verdict = "at risk" if risky else "no leak found"
+    return {
+        "label": "Privacy",
+        "value": verdict,
+        "note": f"membership AUC {auc:.3f}, closer-to-train {closer:.2f}, "
+        f"{copies} exact copies",
+        "level": "bad" if risky else "ok",
+    }
 
 
-def histograms_figure(values: Mapping[str, np.ndarray], title: str) -> bytes:
-    """Histograms of per-image metrics (the study's Figures 14 and 18)."""
-    figure, axes = plt.subplots(1, len(values), figsize=(4.2 * len(values), 3.2))
-    for axis, (name, data) in zip(np.atleast_1d(axes), values.items(), strict=True):
-        data = np.asarray(data, float)
-        axis.hist(data[np.isfinite(data)], 30, color=SYNTHETIC_COLOR)
-        axis.set_title(name)
-    figure.suptitle(title)
-    figure.tight_layout()
-    return _png(figure)
-
-
-def grid_png(images: np.ndarray) -> bytes:
-    """A PNG grid of images in [-1, 1]."""
-    from PIL import Image
-
-    grid = imaging.make_grid(images)
-    buffer = io.BytesIO()
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def pairs_png(left: np.ndarray, right: np.ndarray) -> bytes:
-    """Pairs side by side: each row is (left[i], right[i])."""
-    tiles = np.stack([left, right], axis=1).reshape(-1, *left.shape[1:])
-    from PIL import Image
-
-    grid = imaging.make_grid(tiles, columns=2)
-    buffer = io.BytesIO()
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-# === The page ===
+# === HTML ===
 
 
 def _format(value: Any) -> str:

@@ -323,3 +323,39 @@ def average_replica_state(
 
     for variable, value in zip(floats, local_copies(), strict=True):
         variable.assign(strategy.reduce(tf.distribute.ReduceOp.MEAN, value, None))
+
+
+# === Multi-worker training (Keras 3 workarounds) ===
+
+
+def check_multi_worker_batches(model_name: str, dataset: tf.data.Dataset) -> None:
+    # Keras 3 starts `fit` under a multi-worker strategy by reducing the first
+    # batch across workers, which fails on a tuple or dict of tensors.
+    if not isinstance(dataset.element_spec, tf.TensorSpec):
+        raise ValueError(
+            f"{model_name} trains on batches of several tensors (labels, pairs "
+            f"or conditions), which Keras {keras.__version__} cannot distribute "
+            "over several workers (keras-team/keras#20329); train it with "
+            "--strategy mirrored or default."
+        )
+
+
+def log_steps_as_vectors(model: keras.Model) -> None:
+    """Makes `model.train_step` return its scalar logs as ``[1]`` vectors.
+
+    Across workers Keras 3 averages a step's logs with
+    ``strategy.reduce("MEAN", value, axis=0)``, which fails on the scalars
+    every ``train_step`` returns ("Invalid reduction dimension 0 for input
+    with 0 dimensions", tensorflow/tensorflow#72388); on ``[1]`` vectors it
+    gives the scalar mean over all replicas.
+    """
+    train_step = model.train_step
+
+    def vector_train_step(data):
+        logs = train_step(data)
+        return {
+            name: value[None] if value.shape.rank == 0 else value
+            for name, value in logs.items()
+        }
+
+    model.train_step = vector_train_step

@@ -22,7 +22,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from kerasynth import graph_fit, registry, runs, runtime, tasks
 from kerasynth.config import TrainConfig
@@ -174,39 +173,6 @@ def _run_callbacks(work_dir):
     ]
 
 
-def _check_multi_worker_batches(model_name: str, dataset: tf.data.Dataset) -> None:
-    # Keras 3 starts `fit` under a multi-worker strategy by reducing the first
-    # batch across workers, which fails on a tuple or dict of tensors.
-    if not isinstance(dataset.element_spec, tf.TensorSpec):
-        raise ValueError(
-            f"{model_name} trains on batches of several tensors (labels, pairs "
-            f"or conditions), which Keras {keras.__version__} cannot distribute "
-            "over several workers (keras-team/keras#20329); train it with "
-            "--strategy mirrored or default."
-        )
-
-
-def _log_steps_as_vectors(model: keras.Model) -> None:
-    """Makes `model.train_step` return its scalar logs as ``[1]`` vectors.
-
-    Across workers Keras 3 averages a step's logs with
-    ``strategy.reduce("MEAN", value, axis=0)``, which fails on the scalars
-    every ``train_step`` returns ("Invalid reduction dimension 0 for input
-    with 0 dimensions", tensorflow/tensorflow#72388); on ``[1]`` vectors it
-    gives the scalar mean over all replicas.
-    """
-    train_step = model.train_step
-
-    def vector_train_step(data):
-        logs = train_step(data)
-        return {
-            name: value[None] if value.shape.rank == 0 else value
-            for name, value in logs.items()
-        }
-
-    model.train_step = vector_train_step
-
-
 def fit(
     config: TrainConfig,
     data: Any = None,
@@ -255,8 +221,8 @@ def fit(
             model = inputs.model
             model.compile(jit_compile=jit_compile)
         if strategy_name == "multi-worker":
-            _check_multi_worker_batches(config.model, inputs.dataset)
-            _log_steps_as_vectors(model)
+            runtime.check_multi_worker_batches(config.model, inputs.dataset)
+            runtime.log_steps_as_vectors(model)
         logger.info(
             "Training %s on %s", config.model, inputs.description["description"]
         )
