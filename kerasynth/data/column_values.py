@@ -54,7 +54,7 @@ def is_missing(value: Any) -> bool:
         return False
 
 
-def python_value(value: Any, column: str):
+def python_value(value: Any, column: str) -> bool | int | float | str | None:
     """A category as a JSON-ready Python value (`None` for missing)."""
     if is_missing(value):
         return None

@@ -331,7 +331,13 @@ def check_metadata(metadata: Any) -> dict:
     return {"columns": checked}
 
 
-def _declared_kinds(available, categorical, numerical, metadata) -> dict[str, str]:
+def _declared_kinds(
+    available: list[str],
+    categorical: list[str] | None,
+    numerical: list[str] | None,
+    metadata: dict | None,
+) -> dict[str, str]:
+    """The kinds the overrides declare; `categorical=` / `numerical=` win."""
     check_declared(categorical, numerical)
     for argument, names in (("categorical", categorical), ("numerical", numerical)):
         for name in names or ():

@@ -8,13 +8,16 @@ floats and back.
 """
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from kerasynth.data.column_values import is_missing, numeric_values, python_value
 from kerasynth.data.schema import ColumnSchema
+
+if TYPE_CHECKING:  # TensorFlow is imported only inside the graph methods
+    import tensorflow as tf
 
 
 class ColumnEncoder:
@@ -61,7 +64,7 @@ class ColumnEncoder:
     def width(self) -> int:
         return sum(width for _, _, width in self.shapes())
 
-    def fit(self, series: pd.Series, rng: np.random.Generator | None = None):
+    def fit(self, series: pd.Series, rng: np.random.Generator | None = None) -> Self:
         """Fits the encoder on the column's values; returns `self`.
 
         Args:
@@ -85,7 +88,7 @@ class ColumnEncoder:
         """Activated outputs `[N, width]` (float64) -> the column's values `[N]`."""
         raise NotImplementedError
 
-    def decode_graph(self, block):
+    def decode_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         """`decode` in TensorFlow ops: float64 `[N, width]` -> a tensor `[N]`."""
         raise NotImplementedError
 
@@ -139,7 +142,7 @@ class CategoricalEncoder(ColumnEncoder):
     kind = "categorical"
     state = ("categories", "counts")
 
-    def fit(self, series: pd.Series, rng: np.random.Generator | None = None):
+    def fit(self, series: pd.Series, rng: np.random.Generator | None = None) -> Self:
         del rng  # deterministic
         name = self.column.name
         missing = int(series.isna().sum())
@@ -219,7 +222,7 @@ class CategoricalEncoder(ColumnEncoder):
         lookup[:] = self.categories
         return lookup[self.decode_codes(block)]
 
-    def decode_graph(self, block):
+    def decode_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         """The categories' labels (`category_label`) as a `tf.string` `[N]`."""
         import tensorflow as tf
 
@@ -230,7 +233,7 @@ class CategoricalEncoder(ColumnEncoder):
         """Activated outputs -> category indices, int64 `[N]`."""
         raise NotImplementedError
 
-    def decode_codes_graph(self, block):
+    def decode_codes_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         """`decode_codes` in TensorFlow ops."""
         raise NotImplementedError
 
@@ -247,7 +250,7 @@ class NumericalEncoder(ColumnEncoder):
     kind = "numerical"
     state = ("minimum", "maximum")
 
-    def fit(self, series: pd.Series, rng: np.random.Generator | None = None):
+    def fit(self, series: pd.Series, rng: np.random.Generator | None = None) -> Self:
         values = numeric_values(self.column.name, series)
         present = values[~np.isnan(values)]
         self._refuse_missing(values.size - present.size)
@@ -255,7 +258,7 @@ class NumericalEncoder(ColumnEncoder):
         self.fit_values(present, rng)
         return self
 
-    def fit_values(self, present: np.ndarray, rng: np.random.Generator | None):
+    def fit_values(self, present: np.ndarray, rng: np.random.Generator | None) -> None:
         """Fits what a subclass needs beyond the range (present values only)."""
 
     def encode(
@@ -273,7 +276,13 @@ class NumericalEncoder(ColumnEncoder):
         self.encode_values(values, missing, block, rng)
         return block
 
-    def encode_values(self, values, missing, block, rng) -> None:
+    def encode_values(
+        self,
+        values: np.ndarray,
+        missing: np.ndarray,
+        block: np.ndarray,
+        rng: np.random.Generator | None,
+    ) -> None:
         """Writes the float64 `values` (NaN where `missing`) into `block`."""
         raise NotImplementedError
 
@@ -287,7 +296,7 @@ class NumericalEncoder(ColumnEncoder):
         missing = self.decode_missing(block)
         return values if missing is None else np.where(missing, np.nan, values)
 
-    def decode_graph(self, block):
+    def decode_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         """`decode` in TensorFlow ops: a `tf.float64` `[N]` (float64 keeps
         integer columns such as eTIV exact and matches the NumPy decoding)."""
         import tensorflow as tf
@@ -315,7 +324,7 @@ class NumericalEncoder(ColumnEncoder):
         """Activated outputs -> unclipped, unrounded values, float64 `[N]`."""
         raise NotImplementedError
 
-    def decode_values_graph(self, block):
+    def decode_values_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         """`decode_values` in TensorFlow ops."""
         raise NotImplementedError
 
@@ -323,7 +332,7 @@ class NumericalEncoder(ColumnEncoder):
         """Where a value is decoded as missing (bool `[N]`), or `None`."""
         return None
 
-    def decode_missing_graph(self, block):
+    def decode_missing_graph(self, block: "tf.Tensor") -> "tf.Tensor | None":
         """`decode_missing` in TensorFlow ops."""
         return None
 

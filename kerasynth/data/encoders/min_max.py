@@ -1,8 +1,13 @@
 """`MinMaxEncoder`: a numerical column min-max scaled to [0, 1]."""
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from kerasynth.data.encoders.base import NumericalEncoder
+
+if TYPE_CHECKING:  # TensorFlow is imported only inside the graph methods
+    import tensorflow as tf
 
 
 class MinMaxEncoder(NumericalEncoder):
@@ -24,7 +29,13 @@ class MinMaxEncoder(NumericalEncoder):
     def shapes(self) -> list[tuple[str, str, int]]:
         return [("plain", "sigmoid", 1)]
 
-    def encode_values(self, values, missing, block, rng) -> None:
+    def encode_values(
+        self,
+        values: np.ndarray,
+        missing: np.ndarray,
+        block: np.ndarray,
+        rng: np.random.Generator | None,
+    ) -> None:
         del missing, rng  # no missing values; deterministic
         width = self.maximum - self.minimum
         block[:, 0] = (values - self.minimum) / width if width else values * 0.0
@@ -33,7 +44,7 @@ class MinMaxEncoder(NumericalEncoder):
         unit = np.clip(block[:, 0], 0.0, 1.0)
         return unit * (self.maximum - self.minimum) + self.minimum
 
-    def decode_values_graph(self, block):
+    def decode_values_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         import tensorflow as tf
 
         low = tf.constant(self.minimum, tf.float64)

@@ -1,11 +1,15 @@
 """`ModeSpecificEncoder`: CTGAN's mode-specific normalisation of a number."""
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kerasynth.data.encoders.base import NumericalEncoder
 from kerasynth.data.schema import ColumnSchema
+
+if TYPE_CHECKING:  # TensorFlow is imported only inside the graph methods
+    import tensorflow as tf
 
 # Most rows the mixture is fitted on; bigger columns use a seeded subsample.
 MAX_FIT_ROWS = 10_000
@@ -93,7 +97,7 @@ class ModeSpecificEncoder(NumericalEncoder):
             shapes.append(("missing", "softmax", 2))
         return shapes
 
-    def fit_values(self, present: np.ndarray, rng: np.random.Generator | None):
+    def fit_values(self, present: np.ndarray, rng: np.random.Generator | None) -> None:
         """Fits the variational Gaussian mixture; keeps the modes by mean."""
         rng = np.random.default_rng(0) if rng is None else rng
         if np.unique(present).size == 1:
@@ -131,7 +135,13 @@ class ModeSpecificEncoder(NumericalEncoder):
         self.stds = [float(v) for v in stds[order]]
         self.weights = [float(v) for v in weights[order]]
 
-    def encode_values(self, values, missing, block, rng) -> None:
+    def encode_values(
+        self,
+        values: np.ndarray,
+        missing: np.ndarray,
+        block: np.ndarray,
+        rng: np.random.Generator | None,
+    ) -> None:
         rng = np.random.default_rng(0) if rng is None else rng
         present = np.where(missing, self.means[self.missing_mode], values)
         modes = self._draw_modes(present, rng)
@@ -146,7 +156,7 @@ class ModeSpecificEncoder(NumericalEncoder):
         if self.column.missing:
             block[rows, 1 + self.num_modes + missing.astype(np.int64)] = 1.0
 
-    def _draw_modes(self, values: np.ndarray, rng: np.random.Generator):
+    def _draw_modes(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Samples each value's mode from rho_k ~ weight_k N(value; mean_k, std_k)."""
         means, stds = np.asarray(self.means), np.asarray(self.stds)
         log_rho = (
@@ -166,7 +176,7 @@ class ModeSpecificEncoder(NumericalEncoder):
         means, stds = np.asarray(self.means), np.asarray(self.stds)
         return alpha * _STD_MULTIPLE * stds[modes] + means[modes]
 
-    def decode_values_graph(self, block):
+    def decode_values_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         import tensorflow as tf
 
         alpha = tf.clip_by_value(block[:, 0], -1.0, 1.0)
@@ -181,7 +191,7 @@ class ModeSpecificEncoder(NumericalEncoder):
         start = 1 + self.num_modes
         return np.argmax(block[:, start : start + 2], axis=1) == 1
 
-    def decode_missing_graph(self, block):
+    def decode_missing_graph(self, block: "tf.Tensor") -> "tf.Tensor | None":
         if not self.column.missing:
             return None
         import tensorflow as tf

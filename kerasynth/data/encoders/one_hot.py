@@ -1,9 +1,14 @@
 """`OneHotEncoder`: a categorical column as a one-hot of its categories."""
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from kerasynth.data.encoders.base import CategoricalEncoder
+
+if TYPE_CHECKING:  # TensorFlow is imported only inside the graph methods
+    import tensorflow as tf
 
 
 class OneHotEncoder(CategoricalEncoder):
@@ -36,7 +41,7 @@ class OneHotEncoder(CategoricalEncoder):
     def decode_codes(self, block: np.ndarray) -> np.ndarray:
         return np.argmax(block, axis=1)
 
-    def decode_codes_graph(self, block):
+    def decode_codes_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         import tensorflow as tf
 
         return tf.argmax(block, axis=1)

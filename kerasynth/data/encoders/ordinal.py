@@ -1,9 +1,14 @@
 """`OrdinalEncoder`: a categorical column as one number in [0, 1]."""
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from kerasynth.data.encoders.base import CategoricalEncoder
+
+if TYPE_CHECKING:  # TensorFlow is imported only inside the graph methods
+    import tensorflow as tf
 
 
 class OrdinalEncoder(CategoricalEncoder):
@@ -37,7 +42,7 @@ class OrdinalEncoder(CategoricalEncoder):
         unit = np.clip(block[:, 0], 0.0, 1.0)
         return np.round(unit * (len(self.categories) - 1)).astype(np.int64)
 
-    def decode_codes_graph(self, block):
+    def decode_codes_graph(self, block: "tf.Tensor") -> "tf.Tensor":
         import tensorflow as tf
 
         unit = tf.clip_by_value(block[:, 0], 0.0, 1.0)
