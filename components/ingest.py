@@ -11,6 +11,7 @@ from kerasynth.components.component import Output, component
 
 IMAGES_FILE = "data.npz"
 TABLE_FILE = "data.parquet"
+SCHEMA_FILE = "schema.json"
 
 
 def data_file(examples: Examples):
@@ -19,7 +20,7 @@ def data_file(examples: Examples):
     return examples.path / name
 
 
-@component
+@component(version="2")  # 2: a table's schema.json is its TableSchema
 def ingest(
     examples: Output[Examples],
     schema: Output[Schema],
@@ -35,6 +36,11 @@ def ingest(
 ):
     """Reads `source` (`None`: the embedded default of the modality),
     validates and normalises it, and writes what training reads.
+
+    A table's `Schema` is its `TableSchema` as JSON (`SCHEMA_FILE`), the
+    kinds the train component trains with; the columns `load_table` left
+    out are in `schema.properties["dropped"]`. An image source's schema is
+    its image shape and class names.
 
     `source_fingerprint` is not read here: the pipeline passes the source's
     content hash so that the cache sees a changed file.
@@ -53,19 +59,21 @@ def ingest(
         summary = {"count": len(data), "mean": float(data.images.mean()),
                    "std": float(data.images.std()),
                    "duplicate_groups": len(data.duplicates)}  # fmt: skip
+        text = json.dumps(layout, indent=2, default=str)
     elif modality == "table":
+        from kerasynth.data.schema import infer_schema
         from kerasynth.data.tables import load_table
-        from kerasynth.metrics.table import column_kinds
 
         table = load_table(source, columns=columns, dropna=dropna)
         table.frame.to_parquet(examples.path / TABLE_FILE, index=False)
         facts = {"rows": len(table), "source_fingerprint": table.fingerprint}
-        layout = {"columns": column_kinds(table.frame), "dropped": table.dropped}
+        text = infer_schema(table.frame).to_json()
+        schema.properties.update(dropped=table.dropped)
         summary = json.loads(table.frame.describe(include="all").to_json())
     else:
         raise ValueError(f"modality must be image or table. Received: {modality!r}")
     examples.properties.update(modality=modality, source=source, **facts)
-    (schema.path / "schema.json").write_text(json.dumps(layout, indent=2, default=str))
+    (schema.path / SCHEMA_FILE).write_text(text)
     (statistics.path / "statistics.json").write_text(
         json.dumps(summary, indent=2, default=str)
     )

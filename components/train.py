@@ -3,14 +3,15 @@ through the same `kerasynth.training.train` as ``kerasynth train``."""
 
 from __future__ import annotations
 
-from kerasynth.components.artifacts import Examples, Model
+from kerasynth.components.artifacts import Examples, Model, Schema
 from kerasynth.components.component import Input, Output, component
-from kerasynth.components.ingest import data_file
+from kerasynth.components.ingest import SCHEMA_FILE, data_file
 
 
-@component
+@component(version="2")  # 2: trains a table with the ingested schema's kinds
 def train(
     examples: Input[Examples],
+    schema: Input[Schema],
     model: Output[Model],
     *,
     model_name: str = "dcgan",
@@ -23,9 +24,17 @@ def train(
     model_kwargs: dict | None = None,
 ):
     """Trains `model_name` on the ingested data, keeping a seeded
-    `holdout_fraction` unseen for the evaluate component's privacy checks."""
+    `holdout_fraction` unseen for the evaluate component's privacy checks.
+
+    A table is modelled with the column kinds of the ingested `schema` (its
+    `TableSchema` file is the transformer's metadata), not with kinds
+    inferred again from the training rows: the model, its report and the
+    pipeline's `Schema` artifact describe the columns alike.
+    """
     from kerasynth import training
     from kerasynth.config import TrainConfig
+
+    table = examples.properties.get("modality") == "table"
 
     result = training.train(
         TrainConfig(
@@ -38,6 +47,7 @@ def train(
             holdout_fraction=holdout_fraction,
             mixed_precision=mixed_precision,
             conditional=conditional,
+            metadata=str(schema.path / SCHEMA_FILE) if table else None,
             model_kwargs=model_kwargs or {},
             verbose=0,
         )

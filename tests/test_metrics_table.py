@@ -7,6 +7,7 @@ import pytest
 from conftest import SHARED_DATA
 from scipy import stats
 
+from kerasynth.data.schema import infer_schema
 from kerasynth.metrics.table import (
     categorical_tests,
     column_kinds,
@@ -68,17 +69,19 @@ def noisy_bootstrap(frame, seed=0, scale=0.1):
 # === Kinds and the existing API ===
 
 
-def test_kinds_come_from_dtypes_unless_metadata_says_otherwise():
+def test_kinds_follow_the_schema_unless_metadata_says_otherwise():
     frame = patients(10)
     frame["cdr"] = [0, 0.5, 1, 0, 0, 0.5, 0, 2, 0, 0]
+    # CDR's four codes are categories, as the TableTransformer models them.
     assert column_kinds(frame) == {
         "age": "numerical",
         "volume": "numerical",
         "group": "categorical",
         "smoker": "categorical",
-        "cdr": "numerical",
+        "cdr": "categorical",
     }
-    assert column_kinds(frame, {"cdr": "categorical"})["cdr"] == "categorical"
+    assert column_kinds(frame) == infer_schema(frame).kinds
+    assert column_kinds(frame, {"cdr": "numerical"})["cdr"] == "numerical"
     with pytest.raises(ValueError, match="'CDR'"):
         column_kinds(frame, {"CDR": "categorical"})
     with pytest.raises(ValueError, match="'cdr'.*'ordinal'"):
@@ -278,6 +281,31 @@ def test_quality_score_thresholds_and_metadata():
     assert declared["details"]["column_shapes"]["smoker"]["metric"] == "KSComplement"
     with pytest.raises(ValueError, match="real_correlation_threshold"):
         quality_score(real, synthetic, real_correlation_threshold=2)
+
+
+def test_every_metric_reads_the_schema_it_is_given():
+    real, synthetic = patients(seed=0), patients(seed=1)
+    schema = infer_schema(real)
+    declared = infer_schema(real, numerical=["smoker"])  # a run trained so
+    assert quality_score(real, synthetic, schema=schema) == quality_score(
+        real, synthetic
+    )
+    score = quality_score(real, synthetic, schema=declared)
+    assert score["details"]["kinds"] == declared.kinds
+    assert score["details"]["column_shapes"]["smoker"]["metric"] == "KSComplement"
+    assert "smoker" in table_one(real, synthetic, schema=declared).index
+    assert "smoker" in ks_tests(real, synthetic, schema=declared)
+    assert "smoker" not in categorical_tests(real, synthetic, schema=declared)
+    assert "smoker" in correlations(real, synthetic, schema=declared)["real"]
+    assert detection_auc(real, synthetic, schema=declared) == detection_auc(
+        real, synthetic, metadata={"smoker": "numerical"}
+    )
+    with pytest.raises(ValueError, match="not both"):
+        ks_tests(real, synthetic, schema=schema, metadata={"age": "numerical"})
+    with pytest.raises(ValueError, match="'extra' of the real table is not in"):
+        ks_tests(real.assign(extra=1.0), synthetic, schema=schema)
+    with pytest.raises(ValueError, match="must be a TableSchema"):
+        ks_tests(real, synthetic, schema=schema.kinds)
 
 
 def test_quality_score_of_a_single_column():

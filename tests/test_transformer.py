@@ -1,67 +1,29 @@
-"""Tests for kerasynth.data.transformer: schema, spans, round trips, graph inverse."""
+"""Tests for kerasynth.data.transformer: spans, round trips, config, conditions.
+
+The inference rule is tested in test_schema.py, the encoders (and the graph
+inverse) in test_encoders.py."""
 
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow as tf
 from conftest import SHARED_DATA
+from transformer_cases import activated, mixed_frame
 
-from kerasynth.data import transformer as transformer_module
 from kerasynth.data.tables import load_table
 from kerasynth.data.transformer import Span, TableTransformer, category_label
 
 OASIS = SHARED_DATA / "oasis_cross-sectional.csv"
 
 
-def _frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
-    """Bimodal continuous, text categories, integers, missing values."""
-    rng = np.random.default_rng(seed)
-    bimodal = np.where(
-        rng.random(rows) < 0.4, rng.normal(-5.0, 0.5, rows), rng.normal(5.0, 1.0, rows)
-    )
-    mmse = rng.integers(15, 31, rows).astype(float)
-    mmse[rng.random(rows) < 0.25] = np.nan
-    site = rng.choice(["north", "south", "east"], rows, p=[0.6, 0.3, 0.1]).astype(
-        object
-    )
-    site[rng.random(rows) < 0.1] = np.nan
-    return pd.DataFrame(
-        {
-            "bimodal": bimodal,
-            "sex": rng.choice(["F", "M"], rows),
-            "age": rng.integers(18, 96, rows),
-            "mmse": mmse,
-            "site": pd.Series(site, dtype="str"),
-        }
-    )
-
-
-def _activated(transformer: TableTransformer, rows: int, seed: int = 0) -> np.ndarray:
-    """Random generator-like outputs: tanh values, softmax blocks, sigmoids."""
-    rng = np.random.default_rng(seed)
-    logits = rng.normal(0.0, 2.0, (rows, transformer.output_dim))
-    out = np.empty_like(logits)
-    for span in transformer.spans:
-        block = logits[:, span.start : span.end]
-        if span.activation == "tanh":
-            out[:, span.start : span.end] = np.tanh(block)
-        elif span.activation == "sigmoid":
-            out[:, span.start : span.end] = 1.0 / (1.0 + np.exp(-block))
-        else:
-            exp = np.exp(block - block.max(axis=1, keepdims=True))
-            out[:, span.start : span.end] = exp / exp.sum(axis=1, keepdims=True)
-    return out.astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def fitted():
-    frame = _frame()
+    frame = mixed_frame()
     return frame, TableTransformer(seed=0).fit(frame)
 
 
-# === Schema and layout ===
+# === Layout ===
 
 
 def test_schema_inference(fitted):
@@ -71,51 +33,6 @@ def test_schema_inference(fitted):
     assert transformer.numerical_columns == ["bimodal", "age", "mmse"]
     assert transformer.categories("sex") == ["F", "M"]
     assert transformer.categories("site") == ["east", "north", "south", None]
-
-
-def test_few_distinct_numbers_are_categorical_even_if_not_integers():
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
-        {
-            "cdr": rng.choice([0.0, 0.5, 1.0, 2.0], 200),
-            "ses": rng.integers(1, 6, 200),
-            "flag": rng.integers(0, 2, 200),
-            "mmse": rng.integers(15, 31, 200),  # 16 values: numerical
-            "tiny": [0.1, 0.2, 0.3, 0.4] * 50,
-        }
-    )
-    frame.loc[:2, "tiny"] = [0.15, 0.25, 0.35]
-    transformer = TableTransformer().fit(frame)
-    assert transformer.categorical_columns == ["cdr", "ses", "flag", "tiny"]
-    assert transformer.categories("cdr") == [0.0, 0.5, 1.0, 2.0]
-    assert transformer.numerical_columns == ["mmse"]
-    # Five distinct values in five rows are measurements, not categories.
-    few_rows = pd.DataFrame({"x": [1.5, 2.5, 3.5, 4.5, 5.5]})
-    assert TableTransformer().fit(few_rows).numerical_columns == ["x"]
-
-
-def test_overrides_and_metadata(tmp_path):
-    frame = _frame()
-    transformer = TableTransformer(categorical=["age"], numerical=["mmse"]).fit(frame)
-    assert "age" in transformer.categorical_columns
-    metadata = {
-        "columns": {
-            "age": {"kind": "categorical"},
-            "sex": {"kind": "categorical"},
-            "not_here": {"kind": "numerical"},  # ignored: absent from the frame
-        }
-    }
-    path = tmp_path / "metadata.json"
-    path.write_text(json.dumps(metadata))
-    from_file = TableTransformer.from_metadata(path, seed=1).fit(frame)
-    assert from_file.categorical_columns == ["sex", "age", "site"]
-    assert from_file.seed == 1
-    by_path = TableTransformer(metadata=str(path)).fit(frame)
-    assert by_path.get_config()["metadata"] == metadata  # content, not the path
-    assert by_path.categorical_columns == from_file.categorical_columns
-    # Arguments win over the metadata.
-    mixed = TableTransformer.from_metadata(metadata, numerical=["age"]).fit(frame)
-    assert "age" in mixed.numerical_columns
 
 
 def test_span_layout_is_consistent(fitted):
@@ -185,55 +102,9 @@ def test_missing_rates_survive_exactly(fitted):
     np.testing.assert_array_equal(flags[:, 1], frame["mmse"].isna().to_numpy())
 
 
-def test_modes_are_sampled_from_the_posterior():
-    rng = np.random.default_rng(1)
-    values = np.concatenate([rng.normal(-4, 1, 300), rng.normal(4, 1, 300)])
-    transformer = TableTransformer(seed=0).fit(pd.DataFrame({"x": values}))
-    assert transformer.modes("x") == 2
-    # Make the two modes exactly symmetric: 0 is then equally likely under both.
-    config = transformer.get_config()
-    config["columns"][0].update(means=[-4.0, 4.0], stds=[1.0, 1.0], weights=[0.5, 0.5])
-    symmetric = TableTransformer.from_config(config)
-    frame = pd.DataFrame({"x": [0.0] * 400 + [-4.0] * 100})
-    array = symmetric.transform(frame)
-    chosen = array[:, 1:3].argmax(axis=1)
-    # An argmax would put every midpoint under the same mode.
-    assert 150 < (chosen[:400] == 1).sum() < 250
-    assert (chosen[400:] == 0).all()
-    # alpha = (0 -/+ 4) / (4 * 1), clipped to 0.99, under the drawn mode.
-    expected = np.where(chosen[:400] == 1, -0.99, 0.99)
-    np.testing.assert_allclose(array[:400, 0], expected, rtol=1e-6)
-    np.testing.assert_allclose(array[400:, 0], 0.0)
-    # Seeded: the same frame always gives the same encoding.
-    np.testing.assert_array_equal(symmetric.transform(frame), array)
-
-
-def test_big_columns_fit_on_a_seeded_subsample(monkeypatch):
-    from sklearn.mixture import BayesianGaussianMixture
-
-    sizes = []
-    original_fit = BayesianGaussianMixture.fit
-
-    def recording_fit(self, x, y=None):
-        sizes.append(len(x))
-        return original_fit(self, x, y)
-
-    monkeypatch.setattr(BayesianGaussianMixture, "fit", recording_fit)
-    monkeypatch.setattr(transformer_module, "MAX_FIT_ROWS", 200)
-    frame = _frame(rows=2000)[["bimodal"]]
-    first = TableTransformer(seed=0).fit(frame)
-    assert sizes == [200]
-    assert first.modes("bimodal") == 2
-    means = first.get_config()["columns"][0]["means"]
-    assert means == pytest.approx([-5.0, 5.0], abs=0.3)
-    assert first.get_config() == TableTransformer(seed=0).fit(frame).get_config()
-    restored = first.inverse_transform(first.transform(frame))
-    np.testing.assert_allclose(restored["bimodal"], frame["bimodal"], rtol=1e-5)
-
-
 def test_inverse_clips_to_observed_range_and_rounds(fitted):
     frame, transformer = fitted
-    array = _activated(transformer, 500)
+    array = activated(transformer, 500)
     restored = transformer.inverse_transform(array)
     for column in ("bimodal", "age", "mmse"):
         values = restored[column].dropna()
@@ -268,7 +139,7 @@ def test_bool_category_and_nullable_dtypes_round_trip():
 
 
 def test_plain_encoding_round_trip():
-    frame = _frame().drop(columns=["mmse", "site"])
+    frame = mixed_frame().drop(columns=["mmse", "site"])
     transformer = TableTransformer(encoding="plain").fit(frame)
     assert [(s.kind, s.activation, s.width) for s in transformer.spans] == [
         ("plain", "sigmoid", 1)
@@ -294,7 +165,7 @@ def test_plain_encoding_round_trip():
 
 def test_plain_encoding_refuses_missing_values():
     with pytest.raises(ValueError, match=r"'mmse'.*missing.*dropna"):
-        TableTransformer(encoding="plain").fit(_frame())
+        TableTransformer(encoding="plain").fit(mixed_frame())
 
 
 # === Config, JSON, graph ===
@@ -307,7 +178,7 @@ def test_json_round_trip_gives_identical_results(fitted, tmp_path):
     clone = TableTransformer.from_config(json.loads(text))
 
     np.testing.assert_array_equal(clone.transform(frame), transformer.transform(frame))
-    array = _activated(transformer, 200)
+    array = activated(transformer, 200)
     pd.testing.assert_frame_equal(
         clone.inverse_transform(array), transformer.inverse_transform(array)
     )
@@ -327,31 +198,93 @@ def test_unfitted_config_round_trip():
         _ = clone.spans
 
 
-@pytest.mark.parametrize("encoding", ["mode_specific", "plain"])
-def test_graph_inverse_matches_numpy_inverse(encoding):
-    frame = _frame()
-    if encoding == "plain":
-        frame = frame.dropna()
-    transformer = TableTransformer(encoding=encoding).fit(frame)
-    array = _activated(transformer, 300, seed=2)
-    expected = transformer.inverse_transform(array)
+# A config saved by kerasynth before the schema split (format_version 1), by
+# `TableTransformer(encoding=..., seed=0, max_modes=2).fit(_V1_FRAME)`.
+_V1_COLUMNS = {
+    "mode_specific": [
+        {"name": "sex", "dtype": "str", "categories": ["F", "M", None],
+         "counts": [15, 10, 5], "dtype_categories": None, "ordered": False,
+         "kind": "categorical"},
+        {"name": "age", "dtype": "float64", "minimum": 20.0, "maximum": 87.0,
+         "integer": True, "missing_rate": 0.16666666666666666, "decimals": 0,
+         "means": [27.389632624604378, 72.13128486092964],
+         "stds": [12.041728384722465, 11.939490775370063],
+         "weights": [0.4254712866181904, 0.5745287133818096], "kind": "numerical"},
+        {"name": "asf", "dtype": "float64", "minimum": 0.8, "maximum": 1.6,
+         "integer": False, "missing_rate": 0.0, "decimals": 3, "means": [1.2],
+         "stds": [0.23885374579238755], "weights": [1.0], "kind": "numerical"},
+        {"name": "grade", "dtype": "category", "categories": ["hi", "lo", "mid"],
+         "counts": [15, 15, 0], "dtype_categories": ["lo", "mid", "hi"],
+         "ordered": False, "kind": "categorical"},
+    ],
+    "plain": [
+        {"name": "sex", "dtype": "str", "categories": ["F", "M"], "counts": [15, 10],
+         "dtype_categories": None, "ordered": False, "kind": "categorical"},
+        {"name": "age", "dtype": "float64", "minimum": 20.0, "maximum": 87.0,
+         "integer": True, "missing_rate": 0.0, "decimals": 0, "means": [],
+         "stds": [], "weights": [], "kind": "numerical"},
+        {"name": "asf", "dtype": "float64", "minimum": 0.8, "maximum": 1.6,
+         "integer": False, "missing_rate": 0.0, "decimals": 3, "means": [],
+         "stds": [], "weights": [], "kind": "numerical"},
+        {"name": "grade", "dtype": "category", "categories": ["hi", "lo", "mid"],
+         "counts": [15, 10, 0], "dtype_categories": ["lo", "mid", "hi"],
+         "ordered": False, "kind": "categorical"},
+    ],
+}  # fmt: skip
 
-    decode = tf.function(
-        transformer.inverse_transform_graph,
-        input_signature=[tf.TensorSpec([None, transformer.output_dim], tf.float32)],
+
+def _v1_frame() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "sex": ["F", "M", None, "F", "M", "F"] * 5,
+            "age": [20.0, 25.0, np.nan, 61.0, 70.0, 83.0] * 5,
+            "asf": np.round(np.linspace(0.8, 1.6, 30), 3),
+            "grade": pd.Categorical(["lo", "hi"] * 15, categories=["lo", "mid", "hi"]),
+        }
     )
-    result = decode(tf.constant(array))
+    frame["age"] = frame["age"] + np.repeat(np.arange(5), 6)
+    return frame
 
-    assert list(result) == transformer.columns
-    for column in transformer.numerical_columns:
-        assert result[column].dtype == tf.float64
-        np.testing.assert_allclose(
-            result[column].numpy(), expected[column].to_numpy(float), rtol=1e-4
-        )
-    for column in transformer.categorical_columns:
-        assert result[column].dtype == tf.string
-        labels = [category_label(None if pd.isna(v) else v) for v in expected[column]]
-        assert [v.decode() for v in result[column].numpy()] == labels
+
+@pytest.mark.parametrize("encoding", ["mode_specific", "plain"])
+def test_a_version_1_config_still_loads_and_decodes_the_same(encoding):
+    frame = _v1_frame()
+    if encoding == "plain":
+        frame = frame.dropna().reset_index(drop=True)
+    columns = [dict(item) for item in _V1_COLUMNS[encoding]]
+    columns[0]["dtype"] = str(frame["sex"].dtype)  # "str" or "object": pandas' own
+    config = TableTransformer(encoding=encoding, seed=0, max_modes=2).get_config()
+    del config["schema"]  # version 1 had the columns only
+    config.update(format_version=1, columns=columns)
+    old = TableTransformer.from_config(json.loads(json.dumps(config)))
+    new = TableTransformer(encoding=encoding, seed=0, max_modes=2).fit(frame)
+    assert old.get_config() == new.get_config()
+    np.testing.assert_array_equal(old.transform(frame), new.transform(frame))
+    array = activated(new, 100)
+    pd.testing.assert_frame_equal(
+        old.inverse_transform(array), new.inverse_transform(array)
+    )
+
+
+def test_config_holds_the_schema_and_one_encoder_per_column(fitted):
+    frame, transformer = fitted
+    config = transformer.get_config()
+    assert config["format_version"] == 2
+    assert config["schema"] == transformer.schema.get_config()
+    assert [c["name"] for c in config["schema"]["columns"]] == list(frame.columns)
+    assert [(c["column"], c["encoder"]) for c in config["columns"]] == [
+        ("bimodal", "mode_specific"),
+        ("sex", "one_hot"),
+        ("age", "mode_specific"),
+        ("mmse", "mode_specific"),
+        ("site", "one_hot"),
+    ]
+    assert transformer.schema.column("mmse").missing
+    wrong = {**config, "encoding": "plain"}
+    with pytest.raises(ValueError, match="'bimodal' has a mode_specific encoder"):
+        TableTransformer.from_config(wrong)
+    with pytest.raises(ValueError, match="format_version 7"):
+        TableTransformer.from_config({**config, "format_version": 7})
 
 
 # === Conditions ===
@@ -408,30 +341,6 @@ def test_condition_errors(fitted):
 # === Validation ===
 
 
-def test_unknown_override_column():
-    with pytest.raises(
-        ValueError, match=r"`categorical` names unknown column 'weight'"
-    ):
-        TableTransformer(categorical=["weight"]).fit(_frame())
-    with pytest.raises(ValueError, match="'empty' is entirely missing"):
-        TableTransformer().fit(_frame().assign(empty=np.nan))
-    with pytest.raises(ValueError, match="both categorical and numerical"):
-        TableTransformer(categorical=["age"], numerical=["age"])
-
-
-def test_text_in_numeric_column_is_named():
-    frame = _frame()
-    typo = frame.astype({"age": object})
-    typo.loc[17, "age"] = "abc"
-    with pytest.raises(ValueError, match=r"'age'.*'abc'.*row 17"):
-        TableTransformer().fit(typo)
-    with pytest.raises(ValueError, match=r"'sex'.*non-numeric.*'[FM]'"):
-        TableTransformer(numerical=["sex"]).fit(frame)
-    transformer = TableTransformer().fit(frame)
-    with pytest.raises(ValueError, match=r"'age'.*'abc'"):
-        transformer.transform(typo)
-
-
 def test_transform_errors(fitted):
     frame, transformer = fitted
     with pytest.raises(ValueError, match="'mmse' is missing from the frame"):
@@ -480,17 +389,3 @@ def test_oasis_five_columns_layout():
     assert transformer.output_dim == 2 + sum(1 + m for m in modes)
     restored = transformer.inverse_transform(transformer.transform(frame))
     pd.testing.assert_frame_equal(restored, frame, rtol=1e-5)
-
-
-def test_outputs_keep_the_observed_decimal_places():
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"asf": rng.normal(1.2, 0.1, 200).round(3),
-                          "full": rng.normal(0, 1, 200)})  # fmt: skip
-    transformer = TableTransformer().fit(frame)
-    array = _activated(transformer, 300)
-    restored = transformer.inverse_transform(array)
-    np.testing.assert_array_equal(restored["asf"], restored["asf"].round(3))
-    assert (restored["full"] != restored["full"].round(6)).any()  # not rounded
-    # In a graph too (where Grappler rewrites divisions), to the last bit.
-    graph = tf.function(transformer.inverse_transform_graph)(tf.constant(array))
-    np.testing.assert_array_equal(graph["asf"].numpy(), restored["asf"])

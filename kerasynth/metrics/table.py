@@ -19,12 +19,16 @@ What each function compares, and how it treats missing values:
 standardised features for scikit-learn) are shared with
 `kerasynth.metrics.privacy` and `kerasynth.metrics.utility`.
 
-Column kinds: bool, text (`object`, `str`, `string`) and `category` columns are
-categorical, other numeric columns numerical, unless a `metadata` mapping
-`{"column": "categorical" | "numerical"}` says otherwise (the OASIS `CDR`
-column is numbers coded as categories). Date/time columns are rejected. The
-columns compared are those of the real table; the synthetic table must have
-them all (extra columns are ignored).
+Column kinds are those of the real table's `TableSchema`, the rule the
+`TableTransformer` models the table by (`kerasynth.data.schema.infer_schema`:
+bool, text and `category` columns are categorical, and so is a numeric column
+of at most 10 distinct values each seen twice on average, such as OASIS
+`CDR`; other numeric columns are numerical; date/time columns are rejected).
+A `metadata` mapping `{"column": "categorical" | "numerical"}` overrides
+some; `schema=` (a run's `transformer.schema`) gives them all, so that a
+run's report judges every column as its model was trained on it. The columns
+compared are those of the real table; the synthetic table must have them all
+(extra columns are ignored).
 
 Every function returns plain Python types (or a DataFrame for `table_one`)
 that `json.dumps` accepts; an undefined value (a correlation of a constant
@@ -41,7 +45,8 @@ import pandas as pd
 from scipy import stats
 from scipy.stats.contingency import association
 
-KINDS = ("categorical", "numerical")
+from kerasynth.data.schema import KINDS, TableSchema, infer_schema
+
 # Equal-width bins for a numerical column paired with a categorical one in
 # the contingency similarity: numpy's default, which SDMetrics' report uses.
 CONTINGENCY_BINS = 10
@@ -65,8 +70,8 @@ def column_kinds(
 ) -> dict[str, str]:
     """Each column's kind, `"categorical"` or `"numerical"`.
 
-    Bool, text and `category` columns are categorical and other numeric
-    columns numerical, unless `metadata` names their kind.
+    The kinds of `infer_schema(frame)`, the `TableTransformer`'s rule (see
+    the module docstring), unless `metadata` names them.
 
     Args:
         frame: the (real) table.
@@ -77,7 +82,8 @@ def column_kinds(
 
     Raises:
         ValueError: `metadata` names an unknown column or kind; a column has
-            a date/time or other dtype that is neither kind.
+            a date/time or other dtype that is neither kind, or is a text
+            column of numbers with a typo.
     """
     _check_frame(frame, "real")
     metadata = dict(metadata or {})
@@ -93,28 +99,8 @@ def column_kinds(
                 f"`metadata` gives column {name!r} the kind {kind!r}; expected "
                 f"one of {KINDS}"
             )
-    kinds = {}
-    for name in frame.columns:
-        dtype = frame[name].dtype
-        if name in metadata:
-            kinds[name] = metadata[name]
-        elif (
-            pd.api.types.is_bool_dtype(dtype)
-            or isinstance(dtype, pd.CategoricalDtype)
-            or pd.api.types.is_string_dtype(dtype)
-            or pd.api.types.is_object_dtype(dtype)
-        ):
-            kinds[name] = "categorical"
-        elif pd.api.types.is_numeric_dtype(dtype) and not (
-            pd.api.types.is_complex_dtype(dtype)
-        ):
-            kinds[name] = "numerical"
-        else:
-            raise ValueError(
-                f"Column {name!r} has dtype {dtype}, which is neither numerical "
-                "nor categorical; convert it or leave it out"
-            )
-    return kinds
+    declared = {kind: [n for n, k in metadata.items() if k == kind] for kind in KINDS}
+    return infer_schema(frame, **declared).kinds
 
 
 # === Per-column statistics ===
@@ -158,6 +144,7 @@ def table_one(
     synthetic: pd.DataFrame,
     *,
     metadata: Mapping[str, str] | None = None,
+    schema: TableSchema | None = None,
 ) -> pd.DataFrame:
     """The study's Table I: moments of every numerical column, real and synthetic.
 
@@ -174,7 +161,10 @@ def table_one(
         real: the real table.
         synthetic: the synthetic table (it must have the real columns).
         metadata: optional `{column: "categorical" | "numerical"}` overrides of
-            the dtype-based kinds.
+            the inferred kinds.
+        schema: the kinds of every column, as a `TableSchema` (a run's
+            `transformer.schema`), instead of inferring them; not with
+            `metadata`.
 
     Returns:
         A DataFrame indexed by column name, with the columns `real_mean`,
@@ -188,7 +178,7 @@ def table_one(
     >>> table.loc["Age", ["real_mean", "synthetic_mean"]].round(2).tolist()
     [51.14, 54.57]
     """
-    kinds = _checked_kinds(real, synthetic, metadata)
+    kinds = _checked_kinds(real, synthetic, metadata, schema)
     rows = {}
     for column in _of_kind(kinds, "numerical"):
         row = {}
@@ -215,6 +205,7 @@ def ks_tests(
     synthetic: pd.DataFrame,
     *,
     metadata: Mapping[str, str] | None = None,
+    schema: TableSchema | None = None,
 ) -> dict[str, dict[str, float | None]]:
     """Two-sample Kolmogorov-Smirnov test per numerical column.
 
@@ -227,11 +218,14 @@ def ks_tests(
         real: the real table.
         synthetic: the synthetic table (it must have the real columns).
         metadata: optional `{column: "categorical" | "numerical"}` overrides.
+        schema: the kinds of every column, as a `TableSchema` (a run's
+            `transformer.schema`), instead of inferring them; not with
+            `metadata`.
 
     Returns:
         `{column: {"statistic": float, "p_value": float | None}}`.
     """
-    kinds = _checked_kinds(real, synthetic, metadata)
+    kinds = _checked_kinds(real, synthetic, metadata, schema)
     result = {}
     for column in _of_kind(kinds, "numerical"):
         a = _present(_numbers(real, column, "real"))
@@ -252,6 +246,7 @@ def categorical_tests(
     synthetic: pd.DataFrame,
     *,
     metadata: Mapping[str, str] | None = None,
+    schema: TableSchema | None = None,
 ) -> dict[str, dict[str, float]]:
     """Chi-square test and total-variation distance per categorical column.
 
@@ -271,6 +266,9 @@ def categorical_tests(
         real: the real table.
         synthetic: the synthetic table (it must have the real columns).
         metadata: optional `{column: "categorical" | "numerical"}` overrides.
+        schema: the kinds of every column, as a `TableSchema` (a run's
+            `transformer.schema`), instead of inferring them; not with
+            `metadata`.
 
     Returns:
         `{column: {"chi2": float, "p_value": float, "tvd": float}}`.
@@ -278,7 +276,7 @@ def categorical_tests(
     Raises:
         ValueError: a column has no rows on one side.
     """
-    kinds = _checked_kinds(real, synthetic, metadata)
+    kinds = _checked_kinds(real, synthetic, metadata, schema)
     result = {}
     for column in _of_kind(kinds, "categorical"):
         for frame, side in ((real, "real"), (synthetic, "synthetic")):
@@ -312,6 +310,7 @@ def correlations(
     synthetic: pd.DataFrame,
     *,
     metadata: Mapping[str, str] | None = None,
+    schema: TableSchema | None = None,
 ) -> dict:
     """Pearson correlation matrices of the numerical columns and their difference.
 
@@ -324,6 +323,9 @@ def correlations(
         real: the real table.
         synthetic: the synthetic table (it must have the real columns).
         metadata: optional `{column: "categorical" | "numerical"}` overrides.
+        schema: the kinds of every column, as a `TableSchema` (a run's
+            `transformer.schema`), instead of inferring them; not with
+            `metadata`.
 
     Returns:
         `{"real": {col: {col: r}}, "synthetic": ..., "difference": ...
@@ -331,7 +333,7 @@ def correlations(
         last the mean of `|difference|` over the column pairs above the
         diagonal where both coefficients are defined (`None` if none is).
     """
-    kinds = _checked_kinds(real, synthetic, metadata)
+    kinds = _checked_kinds(real, synthetic, metadata, schema)
     columns = _of_kind(kinds, "numerical")
     matrices = {}
     for frame, side in ((real, "real"), (synthetic, "synthetic")):
@@ -361,6 +363,7 @@ def quality_score(
     *,
     real_correlation_threshold: float = 0.0,
     real_association_threshold: float = 0.0,
+    schema: TableSchema | None = None,
 ) -> dict:
     """The SDMetrics quality score: column shapes, column-pair trends, overall.
 
@@ -403,7 +406,10 @@ def quality_score(
         real: the real table; its columns are scored.
         synthetic: the synthetic table (it must have the real columns).
         metadata: optional `{column: "categorical" | "numerical"}` overrides of
-            the dtype-based kinds.
+            the inferred kinds.
+        schema: the kinds of every column, as a `TableSchema` (a run's
+            `transformer.schema`), instead of inferring them; not with
+            `metadata`.
         real_correlation_threshold: a numerical pair counts only when
             `|r_real|` exceeds it (0: every pair counts).
         real_association_threshold: a pair with a categorical column counts
@@ -428,7 +434,7 @@ def quality_score(
     ):
         if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"`{name}` must be a number in [0, 1]. Received: {value}")
-    kinds = _checked_kinds(real, synthetic, metadata)
+    kinds = _checked_kinds(real, synthetic, metadata, schema)
     shapes = {}
     for column, kind in kinds.items():
         if kind == "numerical":
@@ -583,6 +589,7 @@ def detection_auc(
     *,
     classifier: str = "boosting",
     metadata: Mapping[str, str] | None = None,
+    schema: TableSchema | None = None,
 ) -> float:
     """ROC AUC of a classifier that tells real rows from synthetic ones.
 
@@ -609,6 +616,9 @@ def detection_auc(
             LogisticDetection, which sees only differences a linear boundary
             can separate (mostly in the means).
         metadata: optional `{column: "categorical" | "numerical"}` overrides.
+        schema: the kinds of every column, as a `TableSchema` (a run's
+            `transformer.schema`), instead of inferring them; not with
+            `metadata`.
 
     Returns:
         The out-of-fold ROC AUC, a float in [0, 1].
@@ -628,7 +638,7 @@ def detection_auc(
             f"`classifier` must be one of {_DETECTION_CLASSIFIERS}. "
             f"Received: classifier={classifier!r}"
         )
-    kinds = _checked_kinds(real, synthetic, metadata)
+    kinds = _checked_kinds(real, synthetic, metadata, schema)
     for frame, side in ((real, "real"), (synthetic, "synthetic")):
         if len(frame) < 2:
             raise ValueError(
@@ -765,9 +775,27 @@ def _check_frame(frame, side: str) -> None:
         )
 
 
-def _checked_kinds(real, synthetic, metadata) -> dict[str, str]:
+def _checked_kinds(real, synthetic, metadata, schema) -> dict[str, str]:
     """The real columns' kinds, after checking the synthetic table has them."""
-    kinds = column_kinds(real, metadata)
+    if schema is None:
+        kinds = column_kinds(real, metadata)
+    elif metadata is not None:
+        raise ValueError(
+            "Pass the column kinds either as `schema` or as `metadata`, not both"
+        )
+    elif not isinstance(schema, TableSchema):
+        raise ValueError(
+            f"`schema` must be a TableSchema. Received: {type(schema).__name__}"
+        )
+    else:
+        _check_frame(real, "real")
+        absent = [c for c in real.columns if c not in schema.names]
+        if absent:
+            raise ValueError(
+                f"Column {absent[0]!r} of the real table is not in `schema` "
+                f"(it has {schema.names})"
+            )
+        kinds = {column: schema.column(column).kind for column in real.columns}
     _check_frame(synthetic, "synthetic")
     for column in kinds:
         if column not in synthetic.columns:
