@@ -38,6 +38,10 @@ from kerasynth.components.lineage import LineageStore
 
 T = TypeVar("T", bound=Artifact)
 
+# The default of a component parameter that has none: `execute` refuses to
+# run the component without it.
+REQUIRED = object()
+
 
 class Input(Generic[T]):
     """Annotation: an input artifact of type ``T``."""
@@ -82,8 +86,9 @@ def component(fn: Callable | None = None, *, version: str = "1") -> Any:
             elif origin is Output:
                 outputs[name] = typing.get_args(hint)[0]
             else:
+                # As TFX: a parameter with no default must be given.
                 parameters[name] = (
-                    None if parameter.default is inspect.Parameter.empty
+                    REQUIRED if parameter.default is inspect.Parameter.empty
                     else parameter.default
                 )  # fmt: skip
         return Component(fn.__name__, fn, inputs, outputs, parameters, version)
@@ -139,6 +144,9 @@ def execute(
     if unknown:
         raise ValueError(f"Component {comp.name} takes no parameters {unknown}.")
     parameters = {**comp.parameters, **parameters}
+    required = sorted(name for name, value in parameters.items() if value is REQUIRED)
+    if required:
+        raise ValueError(f"Component {comp.name} needs the parameters {required}.")
     key = cache_key(comp, inputs, parameters)
     started = time.perf_counter()
     if use_cache:

@@ -14,12 +14,12 @@ def train(
     schema: Input[Schema],
     model: Output[Model],
     *,
-    model_name: str = "dcgan",
+    model_name: str,
+    seed: int,
+    holdout_fraction: float,
     epochs: int | None = None,
     batch_size: int | None = None,
-    seed: int = 0,
-    holdout_fraction: float = 0.2,
-    mixed_precision: str = "auto",
+    mixed_precision: str | None = None,
     conditional: bool = False,
     model_kwargs: dict | None = None,
 ):
@@ -29,13 +29,15 @@ def train(
     A table is modelled with the column kinds of the ingested `schema` (its
     `TableSchema` file is the transformer's metadata), not with kinds
     inferred again from the training rows: the model, its report and the
-    pipeline's `Schema` artifact describe the columns alike.
+    pipeline's `Schema` artifact describe the columns alike. Options left
+    at `None` take `TrainConfig`'s defaults (or the model's).
     """
     from kerasynth import training
     from kerasynth.config import TrainConfig
 
     table = examples.properties.get("modality") == "table"
 
+    given = {"mixed_precision": mixed_precision}
     result = training.train(
         TrainConfig(
             model=model_name,
@@ -45,11 +47,11 @@ def train(
             batch_size=batch_size,
             seed=seed,
             holdout_fraction=holdout_fraction,
-            mixed_precision=mixed_precision,
             conditional=conditional,
             metadata=str(schema.path / SCHEMA_FILE) if table else None,
             model_kwargs=model_kwargs or {},
             verbose=0,
+            **{name: value for name, value in given.items() if value is not None},
         )
     )
     model.properties.update(

@@ -168,7 +168,9 @@ class FidelityMonitor(keras.callbacks.Callback):
         if self.metric == "quality":
             from kerasynth.metrics.table import quality_score
 
-            return quality_score(self.real, samples)["overall"]
+            # The model's own schema: the monitor judges columns as it sees them.
+            schema = self.model.transformer.schema
+            return quality_score(self.real, samples, schema=schema)["overall"]
         from kerasynth.metrics import image
         from kerasynth.metrics.projection import PixelPCA
 

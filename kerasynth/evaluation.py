@@ -100,7 +100,10 @@ def evaluate_table(
     columns = list(synthetic.columns)
     real = real[columns]
     holdout = None if holdout is None else holdout[columns]
-    quality = table.quality_score(real, synthetic)
+    # The run's schema, so the report judges each column as the model saw it.
+    schema = None if transformer is None else transformer.schema
+    kinds = None if schema is None else {c: schema.column(c).kind for c in columns}
+    quality = table.quality_score(real, synthetic, schema=schema)
     metrics: dict[str, Any] = {
         "protocol": {
             "real_rows": len(real),
@@ -111,11 +114,11 @@ def evaluate_table(
             **(protocol or {}),
         },
         "quality": quality,
-        "table_one": table.table_one(real, synthetic),
-        "ks": table.ks_tests(real, synthetic),
-        "categorical": table.categorical_tests(real, synthetic),
-        "correlations": table.correlations(real, synthetic),
-        "detection_auc": table.detection_auc(real, synthetic, seed=seed),
+        "table_one": table.table_one(real, synthetic, schema=schema),
+        "ks": table.ks_tests(real, synthetic, schema=schema),
+        "categorical": table.categorical_tests(real, synthetic, schema=schema),
+        "correlations": table.correlations(real, synthetic, schema=schema),
+        "detection_auc": table.detection_auc(real, synthetic, seed=seed, schema=schema),
     }
     mean_ks = table.mean_ks(real, synthetic) if table.numeric_columns(real) else None
     metrics["mean_ks"] = mean_ks
@@ -125,7 +128,7 @@ def evaluate_table(
         )
         if target is not None:
             metrics["utility"] = utility.tstr_table(
-                real, synthetic, holdout, target, seed=seed
+                real, synthetic, holdout, target, seed=seed, metadata=kinds
             )
     figures = {
         "distributions": figures_module.distribution_figure(real, synthetic),

@@ -28,20 +28,71 @@ def run_dir(tmp_path_factory):
     return output
 
 
-@pytest.mark.parametrize("command", [[], ["list-models"], ["train"], ["sample"],
-                                     ["export"]])  # fmt: skip
-def test_every_command_has_help(command):
-    result = run(*command, "--help")
-    assert result.exit_code == 0 and "Usage:" in result.output
+def _commands(group=None, path=()):
+    """Every command and subcommand of ``kerasynth``, as its path of names."""
+    import click
+
+    from kerasynth.cli import main
+
+    group = main if group is None else group
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+COMMANDS = _commands()
+
+
+def test_the_command_tree_is_walked():
+    # A walk that found nothing would leave the help test below empty.
+    expected = {
+        ("list-models",),
+        ("train",),
+        ("sample",),
+        ("evaluate",),
+        ("export",),
+        ("pipeline",),
+        ("pipeline", "run"),
+        ("lineage",),
+    }
+    assert expected <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "kerasynth")
+def test_every_command_has_help_listing_its_options(path):
+    import click
+
+    from kerasynth.cli import main
+
+    command = main
+    for name in path:
+        command = command.commands[name]
+    result = run(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: main {' '.join(path)}".rstrip())
+    for parameter in command.params:
+        if isinstance(parameter, click.Argument):
+            assert parameter.human_readable_name in result.output, parameter.name
+        else:
+            for flag in parameter.opts + parameter.secondary_opts:
+                assert flag in result.output, (path, flag)
+    for name in getattr(command, "commands", {}):
+        assert name in result.output, (path, name)
 
 
 def test_list_models():
+    from kerasynth import registry
+
     result = run("list-models")
     assert result.exit_code == 0
-    names = [line.split()[0] for line in result.output.splitlines()]
-    assert {"ctgan", "dcgan", "dragan", "tabular_gan", "tabular_vae", "tvae"} <= set(
-        names
-    )
+    listed = {line.split()[0]: line.split()[1] for line in result.output.splitlines()}
+    registered = registry.list_models()
+    assert sorted(listed) == sorted(registered)
+    assert listed == {name: cls.modality for name, cls in registered.items()}
 
 
 def test_train_writes_a_run(run_dir):

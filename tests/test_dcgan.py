@@ -24,18 +24,33 @@ def test_other_sizes_add_or_remove_blocks(image_size):
     assert model.discriminator.output_shape == (None, 1)
 
 
-@pytest.mark.parametrize("step", ["fresh", "reuse"])
-def test_run_model_test(tmp_path, step):
+def test_run_model_test_with_the_reused_batch(tmp_path):
+    # The default step ("fresh") runs in test_image_models' checks of every
+    # registered model.
     rng = np.random.default_rng(0)
     batch = rng.uniform(-1, 1, (4, 32, 32, 1)).astype("float32")
     run_model_test(
         lambda: DCGAN(
-            image_size=32, generator_filters=4, discriminator_filters=4, step=step
+            image_size=32, generator_filters=4, discriminator_filters=4, step="reuse"
         ),
         batch,
         tmp_path,
         expected_sample_shape=(32, 32, 1),
     )
+
+
+def test_mixed_mode_refuses_bfloat16_variables_and_restores_the_policy(tmp_path):
+    import keras
+
+    def bfloat16_variables():
+        model = DCGAN(image_size=32, generator_filters=4, discriminator_filters=4)
+        model.add_weight(name="odd", shape=(1,), dtype="bfloat16", trainable=False)
+        return model
+
+    batch = np.zeros((4, 32, 32, 1), "float32")
+    with pytest.raises(AssertionError, match="variables not float32"):
+        run_model_test(bfloat16_variables, batch, tmp_path, modes=["mixed_bfloat16"])
+    assert keras.config.dtype_policy().name == "float32"
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Pix2Pix (U-Net + PatchGAN), the Beta-VAE and their pairs: the study's
-parameter counts, the shared model checks, export, learning."""
+parameter counts, the shared model checks of every image model, export,
+learning."""
 
 import numpy as np
 import pytest
@@ -9,12 +10,18 @@ from kerasynth import export, registry
 from kerasynth.data.images import ImageData, load_images
 from kerasynth.data.pairs import PAIRINGS, degrade, make_pair_dataset, pair_by_key
 from kerasynth.metrics.image import psnr
+from kerasynth.models import losses
 from kerasynth.models.patchgan import build_patchgan
 from kerasynth.models.unet import build_unet
 from kerasynth.testing import run_model_test
 
+TINY_DCGAN = {"image_size": 32, "generator_filters": 4, "discriminator_filters": 4}
 TINY_P2P = {"image_size": 32, "filters": 8}
 TINY_VAE = {"image_size": 32, "filters": 8, "latent_dim": 16}
+# Every registered model that is not a table model.
+IMAGE_MODELS = sorted(
+    name for name, cls in registry.list_models().items() if cls.modality != "table"
+)
 
 
 def trainable(network):
@@ -34,26 +41,44 @@ def _images(n=8, size=32, seed=0):
     return rng.uniform(-1, 1, (n, size, size, 1)).astype("float32")
 
 
-def test_pix2pix_model_checks(tmp_path):
+def _model_checks_case(name, clean):
+    """A tiny model `name`, a training batch for it, its `generate` arguments."""
+    if name == "dcgan":
+        return TINY_DCGAN, clean, {}
+    if name == "pix2pix":
+        return TINY_P2P, (np.clip(clean + 0.1, -1, 1), clean), {"sources": clean}
+    if name == "beta_vae":
+        return {**TINY_VAE, "beta": 4.0, "kl_warmup_steps": 10}, clean, {}
+    raise AssertionError(
+        f"{name!r} is registered but has no tiny case here: every registered "
+        "image model must run run_model_test"
+    )
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_run_model_test(name, tmp_path):
     clean = _images()
+    kwargs, batch, generate_kwargs = _model_checks_case(name, clean)
     run_model_test(
-        lambda: registry.get_model("pix2pix", **TINY_P2P),
-        (np.clip(clean + 0.1, -1, 1), clean),
+        lambda: registry.get_model(name, **kwargs),
+        batch,
         tmp_path,
         expected_sample_shape=(32, 32, 1),
-        generate_kwargs={"sources": clean},
+        generate_kwargs=generate_kwargs,
     )
 
 
-def test_beta_vae_model_checks(tmp_path):
-    run_model_test(
-        lambda: registry.get_model(
-            "beta_vae", beta=4.0, kl_warmup_steps=10, **TINY_VAE
-        ),  # fmt: skip
-        _images(),
-        tmp_path,
-        expected_sample_shape=(32, 32, 1),
-    )
+def test_reparameterise_draws_from_the_posterior_differentiably():
+    mean = tf.fill([20_000, 2], 3.0)
+    log_var = tf.fill([20_000, 2], np.log(0.25).astype("float32"))
+    seed = tf.constant([4, 2])
+    with tf.GradientTape() as tape:
+        tape.watch(mean)
+        latent = losses.reparameterise(mean, log_var, seed)
+    np.testing.assert_array_equal(latent, losses.reparameterise(mean, log_var, seed))
+    assert np.mean(latent) == pytest.approx(3.0, abs=0.01)
+    assert np.std(latent) == pytest.approx(0.5, rel=0.02)
+    np.testing.assert_array_equal(tape.gradient(latent, mean), np.ones((20_000, 2)))
 
 
 def test_beta_vae_encode_decode_reconstruct():

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from kerasynth.components.artifacts import Examples, Model
+from kerasynth.components.artifacts import Examples, Model, Schema
 from kerasynth.components.component import Input, Output, component, execute
 from kerasynth.components.export import ExportRefused
 from kerasynth.components.lineage import CorruptLineageError, SqliteLineageStore
@@ -123,3 +123,19 @@ def test_image_pipeline_end_to_end(tmp_path):
     assert blessing["blessed"], blessing["failures"]
     assert (tmp_path / "serving" / "dcgan" / "1" / "saved_model.pb").is_file()
     assert result.artifact("ingest.examples").properties["rows"] == 130
+
+
+def test_a_component_parameter_without_default_is_required(tmp_path):
+    # As TFX: the train component's model_name, seed and holdout_fraction
+    # have no defaults, so a step that leaves one out is refused before it runs.
+    from kerasynth.components.train import train
+
+    examples = Examples(str(tmp_path / "examples"))
+    schema = Schema(str(tmp_path / "schema"))
+    for artifact in (examples, schema):
+        artifact.path.mkdir()
+    store = SqliteLineageStore(tmp_path / "lineage.sqlite")
+    with pytest.raises(ValueError, match=r"needs the parameters \['holdout_fraction'"):
+        execute(train, {"examples": examples, "schema": schema},
+                {"model_name": "tvae"}, tmp_path, store, {})  # fmt: skip
+    store.close()

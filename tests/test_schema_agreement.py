@@ -85,6 +85,8 @@ def test_training_uses_the_ingested_schema(tmp_path):
         schema=schema,
         model=run,
         model_name="tvae",
+        seed=0,
+        holdout_fraction=0.2,
         epochs=1,
         batch_size=16,
         model_kwargs=TINY_TVAE,

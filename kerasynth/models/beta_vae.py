@@ -12,8 +12,9 @@ import tensorflow as tf
 from keras import layers
 
 from kerasynth.models import losses
-from kerasynth.models.base import ImageGenerativeModel, SingleOptimizerModel
+from kerasynth.models.base import ImageGenerativeModel
 from kerasynth.models.registration import register_model
+from kerasynth.models.variational import VariationalModel
 
 # === Networks ===
 
@@ -65,7 +66,7 @@ def build_decoder(image_size, channels, latent_dim, filters=32, dtype=None):
 
 
 @register_model("beta_vae", task="latent_images")
-class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
+class BetaVAE(VariationalModel, ImageGenerativeModel):
     """Convolutional Beta-VAE for images (Higgins et al. 2017).
 
     The study's Figure 5 network: 2,957,251 trainable parameters at 3
@@ -144,14 +145,7 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
         )
         self.generator = self.decoder  # what generate() and the tools use
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
     def kl_weight(self):
         """``beta``, ramped up linearly over the first `kl_warmup_steps`."""
@@ -177,20 +171,16 @@ class BetaVAE(SingleOptimizerModel, ImageGenerativeModel):
         images, labels = data if isinstance(data, tuple) else (data, None)
         with tf.GradientTape() as tape:
             mean, log_var = self.encode(images, labels, training=True)
-            epsilon = tf.random.stateless_normal(tf.shape(mean), self.fresh_seed())
-            latent = mean + tf.exp(0.5 * log_var) * epsilon
+            latent = self.sample_posterior(mean, log_var)
             decoded = self.decode(latent, labels, training=True)
             error = tf.square(tf.cast(images, tf.float32) - decoded)
             reconstruction = tf.reduce_mean(tf.reduce_sum(error, axis=[1, 2, 3]))
-            kl = losses.gaussian_kl(mean, log_var)
+            kl = self.kl_divergence(mean, log_var)
             loss = reconstruction + self.kl_weight() * kl
             scaled = self.optimizer.scale_loss(losses.scale_for_replicas(loss))
         grads = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply(grads, self.trainable_variables)
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
+        return self.track(loss, reconstruction, kl)
 
     def call(self, images, training=False):
         # Keras' symbolic calls pass images only: a conditional model's

@@ -114,6 +114,22 @@ def gan_generator_loss_from_logits(fake_logits):
     )
 
 
+def reparameterise(mean, log_var, seed):
+    """A differentiable draw from N(mean, exp(log_var)): the
+    reparameterisation trick of Kingma and Welling 2014.
+
+    ``mean + exp(log_var / 2) * epsilon`` with ``epsilon ~ N(0, I)`` drawn
+    statelessly from `seed`, so the gradient flows to `mean` and `log_var`
+    and the same seed gives the same draw.
+
+    Args:
+        mean, log_var: the posterior's parameters, of the same shape.
+        seed: a stateless ``[2]`` int32 seed (`GenerativeModel.fresh_seed`).
+    """
+    epsilon = tf.random.stateless_normal(tf.shape(mean), seed, dtype=mean.dtype)
+    return mean + tf.exp(0.5 * log_var) * epsilon
+
+
 def gaussian_kl(mean, log_var):
     """KL(N(mean, exp(log_var)) || N(0, I)), summed over the latent
     dimensions and averaged over the batch (Kingma and Welling 2014)."""

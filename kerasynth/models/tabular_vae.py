@@ -10,15 +10,14 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from kerasynth.models import losses
-from kerasynth.models.base import SingleOptimizerModel
 from kerasynth.models.registration import register_model
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
 from kerasynth.models.tabular_gan import check_plain, dense_stack
+from kerasynth.models.variational import VariationalModel
 
 
 @register_model("tabular_vae", task="tables")
-class TabularVAE(SingleOptimizerModel, TableGenerativeModel):
+class TabularVAE(VariationalModel, TableGenerativeModel):
     """The study's tabular VAE (its Figure 2) on a plain encoding.
 
     Encoder: Dense 64 ReLU -> mean and log-variance of a 5-dimensional
@@ -51,34 +50,23 @@ class TabularVAE(SingleOptimizerModel, TableGenerativeModel):
         )
         self.generator = self.decoder
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
     def train_step(self, data):
         rows = data[0] if isinstance(data, tuple) else data
         with tf.GradientTape() as tape:
             mean, log_var = tf.split(self.encoder(rows, training=True), 2, axis=-1)
-            epsilon = tf.random.stateless_normal(tf.shape(mean), self.fresh_seed())
-            latent = mean + tf.exp(0.5 * log_var) * epsilon
+            latent = self.sample_posterior(mean, log_var)
             decoded = self.decoder(latent, training=True)
             reconstruction = tf.reduce_mean(
                 tf.reduce_sum(tf.square(rows - decoded), axis=-1)
             )
-            kl = losses.gaussian_kl(mean, log_var)
+            kl = self.kl_divergence(mean, log_var)
             loss = reconstruction + kl
             scaled = self.optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply(grads, self.trainable_variables)
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
+        return self.track(loss, reconstruction, kl)
 
     def sample_matrix(self, num_samples, seed, cond=None):
         latent = tf.random.stateless_normal(

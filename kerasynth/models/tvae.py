@@ -13,9 +13,9 @@ import tensorflow_probability as tfp
 from keras import layers
 
 from kerasynth.models import spans
-from kerasynth.models.base import SingleOptimizerModel
 from kerasynth.models.registration import register_model
 from kerasynth.models.table_base import TableGenerativeModel, as_transformer
+from kerasynth.models.variational import VariationalModel
 
 # === Networks ===
 
@@ -48,7 +48,7 @@ class Clip(keras.constraints.Constraint):
 
 
 @register_model("tvae", task="tables")
-class TVAE(SingleOptimizerModel, TableGenerativeModel):
+class TVAE(VariationalModel, TableGenerativeModel):
     """Tabular variational autoencoder (Xu et al. 2019).
 
     Encoder and decoder of two 128-wide ReLU layers, a 128-dimensional
@@ -109,9 +109,6 @@ class TVAE(SingleOptimizerModel, TableGenerativeModel):
             dtype="float32",
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
         self.built = True
 
     @property
@@ -119,17 +116,21 @@ class TVAE(SingleOptimizerModel, TableGenerativeModel):
         """Variables `sample_matrix` reads besides the decoder's (export)."""
         return [self.sigmas]
 
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
-
     def default_optimizer(self):
         """The paper's Adam: learning rate 1e-3, L2 1e-5 (here as Keras'
         decoupled weight decay)."""
         return keras.optimizers.Adam(learning_rate=1e-3, weight_decay=1e-5)
 
     def posterior(self, rows, training=False):
-        """q(z | rows): a diagonal Gaussian (a TFP distribution)."""
+        """q(z | rows): a diagonal Gaussian (a TFP distribution).
+
+        TVAE draws from it and takes its KL divergence with TFP, not with
+        `VariationalModel.sample_posterior` and `kl_divergence`, so that a
+        seed trains the same TVAE as before the shared base: TFP draws its
+        noise latent-major (other noise than `losses.reparameterise` for a
+        seed), and its KL rounds differently from `losses.gaussian_kl` (by
+        1e-9 on the weights after three steps).
+        """
         mean, log_var = tf.split(self.encoder(rows, training=training), 2, axis=-1)
         return tfp.distributions.MultivariateNormalDiag(
             loc=mean, scale_diag=tf.exp(0.5 * log_var)
@@ -164,10 +165,7 @@ class TVAE(SingleOptimizerModel, TableGenerativeModel):
             if g is not None
         ]
         self.optimizer.apply(*zip(*pairs, strict=True))
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
+        return self.track(loss, reconstruction, kl)
 
     def sample_matrix(self, num_samples, seed, cond=None):
         """Decodes prior draws: numeric values are the decoder's tanh mean
