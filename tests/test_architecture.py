@@ -102,3 +102,14 @@ def test_imports_point_one_way():
         if _layer(target) > _layer(module)
     )
     assert not upward
+
+
+def test_setup_cfg_installs_every_package():
+    # An editable install finds a package setup.cfg forgot; a wheel does not.
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    packages = {name for name, path in _modules().items() if path.name == "__init__.py"}
+    assert packages == listed
