@@ -39,6 +39,7 @@ def _dcgan(learning_rate=2e-4):
     return model
 
 
+@pytest.mark.slow
 def test_sample_grid_writes_frames_and_tensorboard_images(tmp_path, slices):
     keras.utils.set_random_seed(0)
     grid = SampleGrid(tmp_path / "frames", every=2, num_samples=4, seed=1,
@@ -51,6 +52,7 @@ def test_sample_grid_writes_frames_and_tensorboard_images(tmp_path, slices):
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
 
 
+@pytest.mark.slow
 def test_sample_grid_frames_come_from_a_fixed_seed(tmp_path, slices):
     # With a frozen generator the frames of two epochs are identical.
     keras.utils.set_random_seed(0)
@@ -62,6 +64,7 @@ def test_sample_grid_frames_come_from_a_fixed_seed(tmp_path, slices):
     assert first.read_bytes() == second.read_bytes()
 
 
+@pytest.mark.slow
 def test_fidelity_monitor_adds_its_metric_to_logs(slices):
     keras.utils.set_random_seed(0)
     monitor = FidelityMonitor(slices[:64], every=2, num_samples=32)
@@ -73,6 +76,7 @@ def test_fidelity_monitor_adds_its_metric_to_logs(slices):
     assert values[0] == values[1]  # every=2: epoch 1 repeats epoch 0's value
 
 
+@pytest.mark.slow
 def test_fidelity_monitor_drives_early_stopping(slices):
     # A frozen generator never improves: EarlyStopping(patience=2) must stop
     # after 3 of the 20 epochs, reading the monitor's metric.

@@ -178,6 +178,7 @@ def test_non_empty_output_is_refused(run_dir):
     assert (run_dir / "model.keras").is_file()  # untouched
 
 
+@pytest.mark.slow
 def test_console_script_prints_one_line(tmp_path):
     script = [sys.executable, "-c", "from kerasynth.cli import main; main()"]
     completed = subprocess.run(

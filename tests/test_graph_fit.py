@@ -84,6 +84,7 @@ def test_refuses_callbacks_that_read_the_model():
         )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["tvae", "ctgan"])
 def test_same_training_as_keras_fit(name):
     # A callback that may read the model sends `training.fit` through Keras'

@@ -280,6 +280,7 @@ def test_encoder_features_take_the_first_output_batch_by_batch():
         EncoderFeatures(3)
 
 
+@pytest.mark.slow
 def test_train_feature_encoder_is_seeded_and_names_itself():
     from kerasynth.metrics.features import EncoderFeatures, train_feature_encoder
 

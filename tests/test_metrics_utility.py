@@ -106,6 +106,7 @@ def stripes(count, seed, size=32):
     return np.clip(images, -1, 1), labels
 
 
+@pytest.mark.slow
 def test_images_on_the_training_set_match_real():
     images, labels = stripes(160, 0)
     test_images, test_labels = stripes(100, 1)
@@ -120,6 +121,7 @@ def test_images_on_the_training_set_match_real():
     json.dumps(result)
 
 
+@pytest.mark.slow
 def test_images_with_shuffled_labels_lose_utility():
     images, labels = stripes(160, 0)
     test_images, test_labels = stripes(100, 1)

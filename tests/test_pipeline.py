@@ -23,6 +23,7 @@ def table_run(tmp_path_factory):
     return root, steps, run_pipeline(steps, root / "root", **QUIET)
 
 
+@pytest.mark.slow
 def test_table_pipeline_pushes_a_blessed_model(table_run):
     root, _, result = table_run
     assert not any(result.cached.values())
@@ -35,6 +36,7 @@ def test_table_pipeline_pushes_a_blessed_model(table_run):
     assert report.is_file()
 
 
+@pytest.mark.slow
 def test_second_run_is_served_from_cache(table_run):
     root, steps, first = table_run
     lines = []
@@ -45,6 +47,7 @@ def test_second_run_is_served_from_cache(table_run):
     assert all(" cached " in line for line in lines)
 
 
+@pytest.mark.slow
 def test_strict_thresholds_refuse_the_export_naming_the_metric(table_run):
     root, _, _ = table_run
     strict = table_pipeline("tvae", epochs=2, target="sex",
@@ -61,6 +64,7 @@ def test_strict_thresholds_refuse_the_export_naming_the_metric(table_run):
     assert result.artifact("export.pushed").properties["forced"] is True
 
 
+@pytest.mark.slow
 def test_lineage_traces_the_pushed_model_to_the_source(table_run):
     root, _, result = table_run
     source = result.artifact("ingest.examples").properties["source_fingerprint"]
@@ -89,6 +93,7 @@ def _broken(examples: Input[Examples], model: Output[Model]):
     raise RuntimeError("disk full")
 
 
+@pytest.mark.slow
 def test_a_failing_component_publishes_nothing(table_run, tmp_path):
     _, _, result = table_run
     store = SqliteLineageStore(tmp_path / "lineage.sqlite")

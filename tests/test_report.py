@@ -51,6 +51,7 @@ def _split_back(items, fraction):
     return items[~held], items[held]
 
 
+@pytest.mark.slow
 def test_table_report_files_and_metrics(table_report):
     metrics = json.loads((table_report / "metrics.json").read_text())
     assert metrics["protocol"]["holdout_unseen_by_model"] is True
@@ -58,6 +59,7 @@ def test_table_report_files_and_metrics(table_report):
     assert {"distributions.png", "pca.png", "correlations.png"} <= figures
 
 
+@pytest.mark.slow
 def test_table_report_figures_are_those_of_its_sets(table_report):
     # Every headline figure, computed again with the metric functions from
     # the sets the report must use: the run's training rows and its held-out
@@ -210,6 +212,7 @@ def _chromium():
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["table_report", "image_report"])
 def test_report_renders_in_a_browser(which, request, tmp_path):
     folder = request.getfixturevalue(which)

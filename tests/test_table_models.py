@@ -103,6 +103,7 @@ def test_unseen_condition_value_names_column_and_value():
         model.generate(5, conditions={"M/F": "X"})
 
 
+@pytest.mark.slow
 def test_same_seed_same_rows():
     frame = oasis_like()
     kwargs = {"epochs": 2, "batch_size": 20, "seed": 7, **TINY["ctgan"]}
