@@ -176,8 +176,8 @@ def _table_workload(args, model_class, model) -> Workload:
     import numpy as np
 
     from kerasynth import registry
+    from kerasynth.data.conditional_sampler import ConditionalSampler
     from kerasynth.data.pipeline import make_row_dataset
-    from kerasynth.data.sampler import ConditionalSampler
     from kerasynth.data.tables import load_table
     from kerasynth.data.transformer import TableTransformer
 

@@ -29,7 +29,7 @@ import keras
 import pandas as pd
 import tensorflow as tf
 
-from kerasynth import atomic, imaging, tasks
+from kerasynth import atomic, image_output, tasks
 from kerasynth.tasks.images import ImageTask
 from kerasynth.tasks.tables import TableTask
 
@@ -70,13 +70,13 @@ class SampleGrid(keras.callbacks.Callback):
             return
         images = _sample(self.model, self.num_samples, self.seed, self.context)
         self.directory.mkdir(parents=True, exist_ok=True)
-        imaging.save_images(
+        image_output.save_images(
             images, self.directory / f"epoch_{epoch + 1:04d}.png", overwrite=True
         )
         if self.log_dir is not None:
             if self._writer is None:
                 self._writer = tf.summary.create_file_writer(str(self.log_dir))
-            grid = imaging.make_grid(images).astype("float32") / 255.0
+            grid = image_output.make_grid(images).astype("float32") / 255.0
             with self._writer.as_default():
                 tf.summary.image("samples", grid[None], step=epoch + 1)
             self._writer.flush()

@@ -316,7 +316,7 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
             raise click.UsageError(f"{', '.join(used)}: only with --saved-model.")
     _import_tensorflow_quietly()
 
-    from kerasynth import atomic, batch_sampling, sampling
+    from kerasynth import atomic, export_sampling, sampling
 
     atomic.check_output(Path(output), overwrite)
     asked = sampling.parse_conditions(conditions)
@@ -333,7 +333,7 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
             "need --engine beam."
         )
     try:
-        path = batch_sampling.sample_saved_model(
+        path = export_sampling.sample_saved_model(
             saved_model, num, output, seed=seed,
             condition=next(iter(asked.items()), None),
             pipeline_args=list(pipeline_args), overwrite=overwrite, **given,

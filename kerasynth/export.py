@@ -18,7 +18,7 @@ output per column, decoded in the graph, and ``sample_conditional`` (also
 ``assets.extra/tf_serving_warmup_requests`` holds one warm-up
 ``PredictionLog`` per signature, so TF Serving traces both before its first
 request. ``assets.extra/kerasynth.json`` describes the generator for clients
-that read the folder rather than a server (`kerasynth.batch_sampling`): what
+that read the folder rather than a server (`kerasynth.export_sampling`): what
 it makes (images or a table), its signatures, a table's column order (a
 signature's outputs are a map, so their order is lost) and a conditional
 model's class names. TF Serving ignores both files' contents beyond warm-up.

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from kerasynth import imaging  # noqa: E402
+from kerasynth import image_output  # noqa: E402
 
 REAL_COLOR, SYNTHETIC_COLOR = "#1f77b4", "#ff7f0e"
 
@@ -108,7 +108,7 @@ def grid_png(images: np.ndarray) -> bytes:
     """A PNG grid of images in [-1, 1]."""
     from PIL import Image
 
-    grid = imaging.make_grid(images)
+    grid = image_output.make_grid(images)
     buffer = io.BytesIO()
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, "PNG")
     return buffer.getvalue()
@@ -119,7 +119,7 @@ def pairs_png(left: np.ndarray, right: np.ndarray) -> bytes:
     tiles = np.stack([left, right], axis=1).reshape(-1, *left.shape[1:])
     from PIL import Image
 
-    grid = imaging.make_grid(tiles, columns=2)
+    grid = image_output.make_grid(tiles, columns=2)
     buffer = io.BytesIO()
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(buffer, "PNG")
     return buffer.getvalue()

@@ -1,6 +1,6 @@
 """Sampling from a run directory, and writing the samples.
 
-Images go through `kerasynth.imaging` (PNG grid, folder of PNGs, ``.npy``);
+Images go through `kerasynth.image_output` (PNG grid, folder of PNGs, ``.npy``);
 tables are written as CSV or Parquet. Every write is atomic.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from kerasynth import atomic, imaging
+from kerasynth import atomic, image_output
 
 TABLE_SUFFIXES = (".csv", ".parquet")
 
@@ -54,7 +54,7 @@ def save_samples(samples: Any, path: str | os.PathLike, overwrite: bool = False)
     """Writes images (an array) or rows (a DataFrame) by the form of `path`."""
     path = Path(path)
     if not isinstance(samples, pd.DataFrame):
-        return imaging.save_images(samples, path, overwrite=overwrite)
+        return image_output.save_images(samples, path, overwrite=overwrite)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise ValueError(

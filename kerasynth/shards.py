@@ -7,7 +7,7 @@ samples, and every chunk one call of the SavedModel's ``sample`` signature
 (or ``sample_conditional``) with its own seed. A chunk's seed is derived from
 ``(seed, shard, chunk)`` alone, so the samples do not depend on who runs the
 plan, in what order or on how many workers: the in-process engine
-(`kerasynth.batch_sampling`) and the Apache Beam pipeline (`kerasynth.beam`)
+(`kerasynth.export_sampling`) and the Apache Beam pipeline (`kerasynth.beam`)
 both run the pieces here and write the same shards.
 
 A shard is named ``part-00003-of-00008.csv`` (or ``.parquet``, or ``.npy``

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from kerasynth import TableSynthesizer, export, registry
-from kerasynth.data.sampler import ConditionalSampler
+from kerasynth.data.conditional_sampler import ConditionalSampler
 from kerasynth.data.transformer import TableTransformer
 from kerasynth.metrics.table import ks_statistics
 from kerasynth.testing import run_model_test

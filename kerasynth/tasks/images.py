@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from kerasynth import imaging, registry
+from kerasynth import image_output, registry
 from kerasynth.data import splits
 from kerasynth.tasks.base import Task, TrainingInput
 
@@ -90,7 +90,7 @@ class ImageTask(Task):
 
     def write_samples(self, model, directory: Path, seed: int, context) -> None:
         images = self.sample(model, SAMPLE_IMAGES, seed, context=context)
-        imaging.save_images(images, Path(directory) / SAMPLES_FILE)
+        image_output.save_images(images, Path(directory) / SAMPLES_FILE)
 
     def evaluation_sets(
         self, model, train, held, *, num_samples=None, seed=0, target=None

@@ -39,8 +39,8 @@ class TableTask(Task):
     def prepare(self, config, batch_size, seed, data):
         import tensorflow as tf
 
+        from kerasynth.data.conditional_sampler import ConditionalSampler
         from kerasynth.data.pipeline import make_row_dataset
-        from kerasynth.data.sampler import ConditionalSampler
         from kerasynth.data.transformer import TableTransformer
 
         model_class = registry.get_model_class(config.model)

@@ -1,4 +1,4 @@
-"""Tests for kerasynth.data.sampler: training-by-sampling and generation conditions."""
+"""Tests for kerasynth.data.conditional_sampler: training-by-sampling and generation conditions."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from scipy import stats
 
-from kerasynth.data.sampler import (
+from kerasynth.data.conditional_sampler import (
     ConditionalSampler,
     generation_conditions,
     generation_conditions_graph,

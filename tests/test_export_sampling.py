@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasynth import batch_sampling, export, registry
-from kerasynth.batch_sampling import plan
+from kerasynth import export, export_sampling, registry
 from kerasynth.data.transformer import TableTransformer
+from kerasynth.export_sampling import plan
 from kerasynth.models.dcgan import DCGAN
 from kerasynth.testing import invoke_cli
 
@@ -73,39 +73,39 @@ def test_plan_refuses_impossible_splits(num, shards, chunk_size, message):
 
 
 def test_local_engine_writes_shards_of_decoded_rows(table_export, tmp_path):
-    out = batch_sampling.sample_saved_model(
+    out = export_sampling.sample_saved_model(
         table_export.parent, num=50, output=tmp_path / "rows", shards=3, seed=1,
         chunk_size=8,
     )  # fmt: skip
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"part-0000{i}-of-00003.csv" for i in range(3)]
-    rows = batch_sampling.read_shards(out)
+    rows = export_sampling.read_shards(out)
     assert list(rows.columns) == ["sex", "age", "cdr"]  # the table's order
     assert len(rows) == 50 and set(rows["sex"]) <= {"F", "M"}
     # Shard 0, chunk 0 is the signature called with that chunk's seed.
-    generator = batch_sampling.SavedGenerator(table_export)
+    generator = export_sampling.SavedGenerator(table_export)
     first = plan(50, 3, 8, seed=1)[0]
     expected = generator.sample(first.num_samples, first.seed)
-    as_read = pd.read_csv(io.BytesIO(batch_sampling.encode_shard(expected, "csv")))
+    as_read = pd.read_csv(io.BytesIO(export_sampling.encode_shard(expected, "csv")))
     pd.testing.assert_frame_equal(rows.iloc[:8], as_read)
 
 
 def test_conditional_rows_and_parquet(table_export, tmp_path):
-    out = batch_sampling.sample_saved_model(
+    out = export_sampling.sample_saved_model(
         table_export, num=12, output=tmp_path / "f", shards=2, seed=0,
         condition=("sex", "F"), fmt="parquet",
     )  # fmt: skip
-    rows = batch_sampling.read_shards(out)
+    rows = export_sampling.read_shards(out)
     assert len(rows) == 12 and set(rows["sex"]) == {"F"}
 
 
 def test_bad_requests_name_what_is_wrong(table_export, image_export, tmp_path):
     with pytest.raises(ValueError, match="Tables are written as csv or parquet"):
-        batch_sampling.sample_saved_model(table_export, 4, tmp_path / "a", fmt="npy")
+        export_sampling.sample_saved_model(table_export, 4, tmp_path / "a", fmt="npy")
     with pytest.raises(ValueError, match="not a class-conditional generator"):
-        batch_sampling.SavedGenerator(image_export, condition=("label", "yes"))
+        export_sampling.SavedGenerator(image_export, condition=("label", "yes"))
     with pytest.raises(ValueError, match="is not an exported generator"):
-        batch_sampling.sample_saved_model(tmp_path, 4, tmp_path / "b")
+        export_sampling.sample_saved_model(tmp_path, 4, tmp_path / "b")
     assert not (tmp_path / "a").exists()
 
 
@@ -116,8 +116,8 @@ def test_beam_writes_the_same_shards_as_the_local_engine(
     for exported, num, fmt in ((table_export, 40, "csv"), (image_export, 10, "npy")):
         local, beam = tmp_path / f"local-{fmt}", tmp_path / f"beam-{fmt}"
         common = dict(num=num, shards=4, seed=3, chunk_size=3)
-        batch_sampling.sample_saved_model(exported, output=local, **common)
-        batch_sampling.sample_saved_model(
+        export_sampling.sample_saved_model(exported, output=local, **common)
+        export_sampling.sample_saved_model(
             exported, output=beam, engine="beam",
             pipeline_args=["--direct_num_workers=2",
                            "--direct_running_mode=multi_threading"],
@@ -128,7 +128,7 @@ def test_beam_writes_the_same_shards_as_the_local_engine(
         assert len(names) == 4
         for name in names:
             assert (beam / name).read_bytes() == (local / name).read_bytes(), name
-    images = batch_sampling.read_shards(tmp_path / "beam-npy")
+    images = export_sampling.read_shards(tmp_path / "beam-npy")
     assert images.shape == (10, 32, 32, 1) and np.abs(images).max() <= 1
 
 
@@ -141,7 +141,7 @@ def test_cli_beam_engine(table_export, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "20 samples in 2 shards" in result.output
-    assert len(batch_sampling.read_shards(out)) == 20
+    assert len(export_sampling.read_shards(out)) == 20
 
 
 def test_cli_refuses_bad_sampling_options(table_export, tmp_path):
@@ -180,7 +180,7 @@ def test_cli_without_beam_names_the_extra(table_export, tmp_path, monkeypatch):
 
 def test_unknown_condition_and_negative_seed(table_export, tmp_path):
     with pytest.raises(ValueError, match="Unknown condition sex=X"):
-        batch_sampling.SavedGenerator(table_export, condition=("sex", "X"))
+        export_sampling.SavedGenerator(table_export, condition=("sex", "X"))
     assert plan(4, 1, 4, seed=-5)[0].seed >= 0
 
 
@@ -197,8 +197,12 @@ def test_remote_style_paths_keep_their_scheme(table_export):
         else:
             gfile.makedirs(target.rsplit("/", 1)[0])
             gfile.copy(str(source), target, overwrite=True)
-    assert batch_sampling.resolve_saved_model(base) == f"{base}/1"
-    assert batch_sampling.read_metadata(f"{base}/1")["columns"] == ["sex", "age", "cdr"]
+    assert export_sampling.resolve_saved_model(base) == f"{base}/1"
+    assert export_sampling.read_metadata(f"{base}/1")["columns"] == [
+        "sex",
+        "age",
+        "cdr",
+    ]
 
 
 def test_beam_refuses_local_paths_on_a_remote_runner(tmp_path):

@@ -2,17 +2,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kerasynth import imaging, runs
+from kerasynth import image_output, runs
 
 
 def test_to_uint8_maps_the_range_ends():
-    values = imaging.to_uint8(np.array([-1.0, 0.0, 1.0, 2.0]))
+    values = image_output.to_uint8(np.array([-1.0, 0.0, 1.0, 2.0]))
     assert values.tolist() == [0, 128, 255, 255]
 
 
 def test_grid_places_every_image(tmp_path):
     images = np.stack([np.full((4, 4, 1), v) for v in (-1.0, 1.0, -1.0)])
-    path = imaging.save_images(images, tmp_path / "grid.png")
+    path = image_output.save_images(images, tmp_path / "grid.png")
     grid = np.array(Image.open(path))
     # 2 columns x 2 rows of 4x4 tiles with 2-pixel padding.
     assert grid.shape == (2 * 6 + 2, 2 * 6 + 2)
@@ -23,9 +23,9 @@ def test_grid_places_every_image(tmp_path):
 def test_npy_and_folder_outputs(tmp_path):
     images = np.random.default_rng(0).uniform(-1, 1, (3, 8, 8, 3)).astype("float32")
     np.testing.assert_array_equal(
-        np.load(imaging.save_images(images, tmp_path / "s.npy")), images
+        np.load(image_output.save_images(images, tmp_path / "s.npy")), images
     )
-    folder = imaging.save_images(images, tmp_path / "pngs")
+    folder = image_output.save_images(images, tmp_path / "pngs")
     assert sorted(p.name for p in folder.iterdir()) == [
         "00000.png",
         "00001.png",
@@ -33,7 +33,7 @@ def test_npy_and_folder_outputs(tmp_path):
     ]
     assert Image.open(folder / "00001.png").size == (8, 8)
     with pytest.raises(FileExistsError, match="pngs"):
-        imaging.save_images(images, folder)
+        image_output.save_images(images, folder)
 
 
 def test_staged_directory_renames_on_success(tmp_path):
