@@ -1,4 +1,5 @@
-"""Tests for kerasynth.data.conditional_sampler: training-by-sampling and generation conditions."""
+"""Tests for kerasynth.data.conditional_sampler: training-by-sampling and
+generation conditions."""
 
 import numpy as np
 import pandas as pd
