@@ -127,6 +127,13 @@ class SavedGenerator:
         self._loaded = tf.saved_model.load(self.path)
         self.signature_name, self._extra = self._pick_signature(condition)
         self._signature = self._loaded.signatures[self.signature_name]
+        self._transformer = None
+        if "transformer" in self.metadata:  # exports since the dtypes fix
+            from kerasynth.data.transformer import TableTransformer
+
+            self._transformer = TableTransformer.from_config(
+                self.metadata["transformer"]
+            )
         if condition is not None and self.kind == "table":
             self._check_condition(condition)
 
@@ -206,6 +213,8 @@ class SavedGenerator:
             **self._extra,
         )
         outputs = {key: value.numpy() for key, value in outputs.items()}
+        if self._transformer is not None:  # the original dtypes back
+            return self._transformer.restore_decoded(outputs)
         return decode_outputs(outputs, self.kind, self.metadata.get("columns"))
 
 

@@ -329,6 +329,25 @@ class TableTransformer(TableLayout):
         }
         return pd.DataFrame(data, index=pd.RangeIndex(len(array)))
 
+    def restore_decoded(self, outputs: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """`inverse_transform_graph`'s outputs, fetched as NumPy (numbers;
+        categories as UTF-8 labels, empty for missing), as the frame
+        `inverse_transform` gives: columns in order, original dtypes. A
+        client of an exported generator (`kerasynth.shards`) reads its rows
+        through this, so ``Age`` stays an integer on every sampling path."""
+        data = {}
+        for encoder in self._check_fitted():
+            column = encoder.column
+            values = np.asarray(outputs[column.name])
+            if column.kind == "categorical":
+                by_label = {category_label(c): c for c in self.categories(column.name)}
+                labels = (
+                    v.decode() if isinstance(v, bytes) else str(v) for v in values
+                )
+                values = np.array([by_label.get(label) for label in labels], object)
+            data[column.name] = column.restore(values)
+        return pd.DataFrame(data, index=pd.RangeIndex(len(values)))
+
     def inverse_transform_graph(self, outputs) -> dict:
         """The inverse transform as TensorFlow ops, for SavedModel signatures.
 

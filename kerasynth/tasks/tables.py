@@ -117,4 +117,9 @@ class TableTask(Task):
         return [model.generator], signatures.table_endpoints(model)
 
     def describe(self, model):
-        return {"kind": "table", "columns": list(model.transformer.columns)}
+        # The transformer too: a client restores the original dtypes with it.
+        return {
+            "kind": "table",
+            "columns": list(model.transformer.columns),
+            "transformer": model.transformer.get_config(),
+        }
