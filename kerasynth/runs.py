@@ -40,12 +40,20 @@ def work_dir(run_dir: str | os.PathLike) -> Path:
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     """The ``config.json`` of a run directory."""
     path = require_run(run_dir) / CONFIG_FILE
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
 
 
 def require_run(run_dir: str | os.PathLike) -> Path:
     """Checks that `run_dir` is a run directory and returns it as a Path."""
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise NotADirectoryError(
+            f"{run_dir} is a file; --run takes a run directory (what "
+            "kerasynth train writes)."
+        )
     if not run_dir.is_dir():
         raise FileNotFoundError(f"Run directory {run_dir} does not exist.")
     for name in (MODEL_FILE, CONFIG_FILE):
@@ -62,4 +70,15 @@ def load_model(run_dir: str | os.PathLike):
 
     import kerasynth.models  # noqa: F401  (registers the classes for loading)
 
-    return keras.saving.load_model(require_run(run_dir) / MODEL_FILE)
+    path = require_run(run_dir) / MODEL_FILE
+    try:
+        return keras.saving.load_model(path)
+    except (OSError, ValueError) as error:
+        # A truncated or corrupt archive: Keras' own message says "File not
+        # found" or names its zip internals.
+        if isinstance(error, ValueError) and "Could not locate" in str(error):
+            raise
+        raise ValueError(
+            f"{path} cannot be read as a Keras model ({type(error).__name__}: "
+            f"{' '.join(str(error).split())[:200]}); train the run again."
+        ) from None

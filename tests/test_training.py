@@ -109,3 +109,30 @@ def test_trains_on_the_study_tumor_folder(tmp_path, tumor_folder):
     assert config["data"]["num_examples"] == 253
     assert config["data"]["class_names"] == ["no", "yes"]
     assert config["data"]["duplicate_groups"] == 22
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [("config", "config.json is not valid JSON"),
+     ("model", "model.keras cannot be read as a Keras model"),
+     ("file", "is a file; --run takes a run directory")],
+)  # fmt: skip
+def test_a_damaged_run_gets_one_clear_line(tmp_path, damage, message):
+    from kerasynth.testing import invoke_cli
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"model": "dcgan", "data": ')  # cut short
+    (run / "model.keras").write_bytes(b"PK\x03\x04truncated")
+    target = run
+    if damage == "file":
+        target = tmp_path / "a-file"
+        target.write_text("not a run")
+    # export reads config.json first, sample loads model.keras first.
+    command = "export" if damage == "config" else "sample"
+    args = (["--serving-dir", str(tmp_path / "s")] if command == "export"
+            else ["--num", "2", "--output", str(tmp_path / "out.png")])  # fmt: skip
+    result = invoke_cli(command, "--run", str(target), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
