@@ -15,6 +15,8 @@ from PIL import Image
 
 from kerasynth.atomic import staged_directory, staged_file
 
+IMAGE_SUFFIXES = (".png", ".npy", "")
+
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """[-1, 1] floats -> 0..255 bytes (values outside the range are clipped)."""
@@ -54,15 +56,22 @@ def save_images(
 
     - ``*.png``: one grid of all the images;
     - ``*.npy``: the float32 array itself, values in [-1, 1];
-    - anything else: a folder of ``00000.png``, ``00001.png``, ...
+    - a name without a suffix: a folder of ``00000.png``, ``00001.png``, ...
 
-    An existing file or non-empty folder is refused unless `overwrite`.
+    Any other suffix (``grid.jpg``, ``out.tif``) is a `ValueError`: it would
+    otherwise become a folder of that name, silently. An existing file or
+    non-empty folder is refused unless `overwrite`.
 
     Returns:
         The path written.
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(
+            f"Images are written as a .png grid, a .npy array or a folder (a "
+            f"name without a suffix). Received: {path}"
+        )
     if suffix == ".png":
         with staged_file(path, overwrite) as staging:
             _pil(make_grid(images)).save(staging, format="PNG")

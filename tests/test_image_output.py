@@ -69,3 +69,11 @@ def test_require_run_names_the_missing_file(tmp_path):
         runs.require_run(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="model.keras is missing"):
         runs.require_run(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["grid.jpg", "out.tif", "samples.v2"])
+def test_an_unknown_image_suffix_is_refused_not_made_a_folder(tmp_path, name):
+    images = np.zeros((2, 8, 8, 1), np.float32)
+    with pytest.raises(ValueError, match=r"\.png grid, a \.npy array or a folder"):
+        image_output.save_images(images, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []  # nothing written
