@@ -166,8 +166,10 @@ def test_folder_without_images_names_folder_and_extensions(tmp_path, content):
 def test_corrupt_image_names_the_file(tmp_path):
     save_image(tmp_path / "good.png", random_rgb(0))
     (tmp_path / "bad.png").write_bytes(b"definitely not a PNG")
-    with pytest.raises(ValueError, match="bad.png"):
+    with pytest.raises(ValueError, match="bad.png") as caught:
         load_images(tmp_path)
+    assert "BytesIO" not in str(caught.value)  # PIL's text names its buffer
+    assert "not an image file its suffix (.png) promises" in str(caught.value)
 
 
 def test_truncated_jpeg_names_the_file(tmp_path):

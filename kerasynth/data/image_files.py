@@ -66,6 +66,12 @@ def _decode_image_bytes(data: bytes, path: Path, channels: int) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             return _pil_to_array(image, channels)
+    except Image.UnidentifiedImageError:
+        # PIL's own message names its BytesIO, not the file.
+        raise ValueError(
+            f"Cannot read image {path}: not an image file its suffix "
+            f"({path.suffix}) promises."
+        ) from None
     except Exception as err:  # PIL raises many types for corrupt files.
         raise ValueError(f"Cannot read image {path}: {err}") from err
 
