@@ -23,7 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasynth import graph_fit, registry, runs, runtime, tasks
+from kerasynth import graph_fit, locks, registry, runs, runtime, tasks
 from kerasynth.config import TrainConfig
 from kerasynth.versions import package_versions
 
@@ -359,7 +359,9 @@ def train(config: TrainConfig, data: Any = None) -> TrainResult:
     Raises:
         ValueError: an unknown model, an invalid hyperparameter or bad data.
         FileNotFoundError: a data path that does not exist.
-        FileExistsError: a non-empty output without ``overwrite``.
+        FileExistsError: a non-empty output without ``overwrite``; an
+            output another live process is training into
+            (`kerasynth.locks.OutputLocked`).
     """
     if config.resume and runtime.resolve_strategy(config.strategy) == "multi-worker":
         raise ValueError(
@@ -369,6 +371,13 @@ def train(config: TrainConfig, data: Any = None) -> TrainResult:
     if not runtime.is_chief(config.strategy):
         return _train_as_worker(config, data)
     output = config.output_path()
+    # A live run of the same output is refused before anything is touched:
+    # not told to --resume, and never overwritten.
+    with locks.hold(output):
+        return _train_locked(config, data, output)
+
+
+def _train_locked(config: TrainConfig, data: Any, output: Path) -> TrainResult:
     runs.check_output(output, config.overwrite)
     work_dir = runs.work_dir(output)
     if work_dir.exists() and not config.resume:

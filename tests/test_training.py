@@ -136,3 +136,41 @@ def test_a_damaged_run_gets_one_clear_line(tmp_path, damage, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_live_run_locks_its_output(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kerasynth import locks
+    from kerasynth.testing import invoke_cli
+
+    output = tmp_path / "run"
+    command = [sys.executable, "-c", "from kerasynth.cli import main; main()",
+               "train", "--model", "dcgan", "--image-size", "32", "--epochs", "50",
+               "--seed", "0", "--quiet", "--output", str(output)]  # fmt: skip
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        work = tmp_path / ".run.work"
+        deadline = time.time() + 120
+        while not work.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        assert work.exists(), "the first run never started"
+        for extra in ([], ["--resume"], ["--overwrite"]):
+            second = invoke_cli(*command[3:], *extra)
+            assert second.exit_code == 2, second.output
+            assert f"another kerasynth process (PID {first.pid})" in second.output
+            assert "--resume" not in second.output
+        assert work.exists()  # --overwrite did not touch the live run
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    # The dead process's lock is stale: the kernel released it.
+    with locks.hold(output):
+        pass
+    assert not locks.lock_path(output).exists()
