@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger("kerasynth")
 
 
 def check_output(path: Path, overwrite: bool) -> None:
@@ -45,24 +48,47 @@ def _chmod_like_mkdir(path: Path) -> None:
     path.chmod(0o777 & ~umask)
 
 
+def remove_leftovers(folder: Path, pattern: str) -> list[Path]:
+    """Removes the staging folders a killed process left in `folder` (names
+    matching `pattern`), and logs each; call it only while holding the lock
+    that every writer of those folders holds (`kerasynth.locks`)."""
+    removed = []
+    for leftover in sorted(Path(folder).glob(pattern)):
+        if not leftover.is_dir():  # a staged file of another target
+            continue
+        shutil.rmtree(leftover)
+        logger.warning("Removed %s, left by an interrupted write.", leftover)
+        removed.append(leftover)
+    return removed
+
+
 @contextlib.contextmanager
 def staged_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yields an empty hidden folder beside `target`; renames it to `target`
-    when the block succeeds and deletes it when the block raises."""
+    when the block succeeds and deletes it when the block raises.
+
+    The block holds `target`'s lock (`kerasynth.locks.hold`), so another
+    process writing the same target is refused, and a staging folder that a
+    killed writer left (``.NAME.partial-*``) is removed first.
+    """
+    from kerasynth import locks
+
     target = Path(target)
-    check_output(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent)
-    )
-    _chmod_like_mkdir(staging)
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _remove(target)
-    os.replace(staging, target)
+    with locks.hold(target):
+        check_output(target, overwrite)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(target.parent, f".{target.name}.partial-*")
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent)
+        )
+        _chmod_like_mkdir(staging)
+        try:
+            yield staging
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _remove(target)
+        os.replace(staging, target)
 
 
 @contextlib.contextmanager

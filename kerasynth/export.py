@@ -34,7 +34,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from kerasynth import atomic, runs, tasks
+from kerasynth import atomic, locks, runs, tasks
 from kerasynth.signatures import Endpoint
 
 WARMUP_FILE = Path("assets.extra") / "tf_serving_warmup_requests"
@@ -111,15 +111,21 @@ def export_model(model, serving_dir: str | os.PathLike, name: str) -> Path:
     for endpoint in endpoints:
         archive.add_endpoint(endpoint.name, endpoint.fn, endpoint.input_signature)
 
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
-    try:
-        archive.write_out(str(staging / "model"), verbose=False)
-        write_warmup_requests(staging / "model" / WARMUP_FILE, name, endpoints)
-        atomic.write_json(staging / "model" / METADATA_FILE, describe(model, endpoints))
-        version_dir = model_dir / str(next_version(model_dir))
-        os.replace(staging / "model", version_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    # Exports of one name take its lock: two never pick the same version,
+    # and a staging folder a killed export left is removed.
+    with locks.hold(model_dir):
+        atomic.remove_leftovers(model_dir, ".export-*")
+        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
+        try:
+            archive.write_out(str(staging / "model"), verbose=False)
+            write_warmup_requests(staging / "model" / WARMUP_FILE, name, endpoints)
+            atomic.write_json(
+                staging / "model" / METADATA_FILE, describe(model, endpoints)
+            )
+            version_dir = model_dir / str(next_version(model_dir))
+            os.replace(staging / "model", version_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return version_dir
 
 

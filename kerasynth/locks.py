@@ -4,7 +4,8 @@
 ``.NAME.lock``, holding the owner's PID. A second process asking for it is
 refused at once with that PID; a lock whose process died is released by
 the kernel, so a stale lock never blocks the next run. The lock file is
-removed on release.
+removed on release. A process may take a lock it already holds (training
+holds its output, and writing the run directory takes it again).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ class OutputLocked(FileExistsError):
     """Another live process holds the output."""
 
 
+_HELD: dict[Path, int] = {}  # this process's locks, with their depth
+
+
 def lock_path(target: str | os.PathLike) -> Path:
     """The lock file of `target`: ``.NAME.lock`` beside it."""
     target = Path(target)
@@ -33,7 +37,14 @@ def hold(target: str | os.PathLike) -> Iterator[Path]:
     Raises:
         OutputLocked: another live process holds it (its PID is named).
     """
-    path = lock_path(target)
+    path = lock_path(target).resolve()
+    if path in _HELD:
+        _HELD[path] += 1
+        try:
+            yield path
+        finally:
+            _HELD[path] -= 1
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held)
@@ -57,8 +68,10 @@ def hold(target: str | os.PathLike) -> Iterator[Path]:
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
+        _HELD[path] = 1
         yield path
     finally:
+        _HELD.pop(path, None)
         path.unlink(missing_ok=True)
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()

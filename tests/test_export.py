@@ -102,3 +102,15 @@ def test_only_the_generator_is_exported(model, exported):
 def test_invalid_names_are_refused(model, tmp_path, name):
     with pytest.raises(ValueError, match="name="):
         export.export_model(model, tmp_path, name)
+
+
+def test_a_killed_exports_staging_folder_is_removed(model, tmp_path):
+    # What `kill -9` during `kerasynth export` leaves: a hidden staging
+    # folder that TF Serving ignores and nothing else would ever remove.
+    leftover = tmp_path / "dcgan" / ".export-abc123"
+    (leftover / "model").mkdir(parents=True)
+    (leftover / "model" / "saved_model.pb").write_bytes(b"half")
+    version = export.export_model(model, tmp_path, "dcgan")
+    assert version.name == "1"
+    assert sorted(p.name for p in (tmp_path / "dcgan").iterdir()) == ["1"]
+    assert not (tmp_path / ".dcgan.lock").exists()

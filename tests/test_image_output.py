@@ -77,3 +77,22 @@ def test_an_unknown_image_suffix_is_refused_not_made_a_folder(tmp_path, name):
     with pytest.raises(ValueError, match=r"\.png grid, a \.npy array or a folder"):
         image_output.save_images(images, tmp_path / name)
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_a_killed_writers_staging_folder_is_removed(tmp_path, caplog):
+    # What `kill -9` during `kerasynth sample --output folder` leaves.
+    leftover = tmp_path / ".pngs.partial-abc123"
+    leftover.mkdir()
+    (leftover / "00000.png").write_bytes(b"half")
+    other = tmp_path / ".pngs.partial-1.csv"  # another target's staged file
+    other.write_text("x")
+    images = np.zeros((2, 8, 8, 1), np.float32)
+    with caplog.at_level("WARNING", logger="kerasynth"):
+        image_output.save_images(images, tmp_path / "pngs")
+    assert not leftover.exists() and other.exists()
+    assert "left by an interrupted write" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == [
+        "00000.png",
+        "00001.png",
+    ]
+    assert not (tmp_path / ".pngs.lock").exists()
