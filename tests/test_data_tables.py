@@ -248,3 +248,41 @@ def test_oasis_drops_hand_and_id(oasis_path):
     assert "Delay" in data.frame.columns
     with_scores = OASIS_FIVE + ["MMSE", "CDR"]
     assert len(load_table(oasis_path, columns=with_scores, dropna=True)) < 436
+
+
+def test_duplicated_csv_headers_are_an_error_not_renamed(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("Age,Sex,Age\n70,F,71\n80,M,81\n")
+    with pytest.raises(ValueError, match=r"duplicated column names: \['Age'\]"):
+        load_table(path)
+
+
+def test_a_date_column_is_dropped_saying_how_to_model_it(tmp_path, caplog):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "visit": pd.date_range("2001-01-01", periods=30).strftime("%Y-%m-%d"),
+        "age": rng.integers(40, 90, 30),
+        "mmse": rng.normal(27, 2, 30),
+    })  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="kerasynth"):
+        data = load_table(frame)
+    assert data.dropped == {"visit": "date"}
+    assert "days since a reference date" in caplog.text
+
+
+def test_odd_text_columns_are_warned_about(caplog):
+    from kerasynth.data.schema import infer_schema
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "note": [f"free text {i % 800}" for i in range(1500)],
+        "dose": [str(v) for v in rng.integers(1, 50, 1500)],
+    })  # fmt: skip
+    frame.loc[:200, "dose"] = "unknown"  # 13% text among the numbers
+    with caplog.at_level(logging.WARNING, logger="kerasynth"):
+        schema = infer_schema(frame)
+    assert schema.kinds == {"note": "categorical", "dose": "categorical"}
+    assert "'note' has 800 distinct values in 1500 rows" in caplog.text
+    assert "'dose' mixes numbers (87% of its values) with text ('unknown')" in (
+        caplog.text
+    )

@@ -25,6 +25,9 @@ Column policy, applied to the columns kept (all of them, or `columns=`):
   (`PatientID`), or it is a text column of at least `MIN_ROWS_FOR_UNIQUE_ID`
   rows whose values are all distinct (OASIS `ID`, `OAS1_0001_MR1`, ...).
 
+- a date column (text that parses as dates) is dropped with a warning that
+  says how to model it (as numbers, e.g. days since a reference date).
+
 Explicitly selected columns go through the same checks. Every column that is
 not modelled is recorded with its reason in `TableData.dropped`.
 
@@ -41,6 +44,7 @@ import hashlib
 import logging
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -199,6 +203,8 @@ def load_diabetes_frame() -> pd.DataFrame:
 _REASONS = {
     "constant": "it holds a single value",
     "identifier": "it looks like an identifier (name or all-distinct text values)",
+    "date": "it holds dates, which kerasynth does not model yet; convert them "
+    "to numbers (e.g. days since a reference date) to model them",
 }
 
 
@@ -241,9 +247,20 @@ def _read_source(source) -> tuple[pd.DataFrame, str]:
 def _read_csv(path: Path) -> pd.DataFrame:
     """Reads a comma (or, failing that, semicolon) separated file."""
     try:
+        separator = ","
         frame = pd.read_csv(path)
         if frame.shape[1] == 1 and ";" in str(frame.columns[0]):
-            frame = pd.read_csv(path, sep=";")
+            separator = ";"
+            frame = pd.read_csv(path, sep=separator)
+        # pandas renames a repeated header to Age.1 silently: read it raw.
+        header = pd.read_csv(path, sep=separator, header=None, nrows=1).iloc[0]
+        names = [str(name) for name in header]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"{path} has duplicated column names: {repeated}; rename them "
+                "so that each column has its own"
+            )
     except pd.errors.EmptyDataError as err:
         raise ValueError(f"Table file {path} is empty (no header line)") from err
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -298,6 +315,8 @@ def _unmodelled_columns(frame: pd.DataFrame) -> dict[str, str]:
         values = frame[column]
         if values.nunique(dropna=False) == 1:
             reasons[column] = "constant"
+        elif _is_text(values) and _mostly_dates(values):
+            reasons[column] = "date"
         elif is_identifier_name(column) or (
             _is_text(values)
             and len(values) >= MIN_ROWS_FOR_UNIQUE_ID
@@ -307,6 +326,18 @@ def _unmodelled_columns(frame: pd.DataFrame) -> dict[str, str]:
         ):
             reasons[column] = "identifier"
     return reasons
+
+
+def _mostly_dates(values: pd.Series) -> bool:
+    # ISO-like dates (2001-04-17, 17/04/2001): read as text, they would be
+    # all-distinct "identifiers" or a category per day.
+    present = values.dropna().astype(str)
+    if present.empty or not present.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d").all():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when it guesses a format
+        parsed = pd.to_datetime(present, errors="coerce")
+    return bool(parsed.notna().mean() >= 0.9)
 
 
 def _mostly_numbers(values: pd.Series) -> bool:
