@@ -197,31 +197,39 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     number"). This writes the weights and the epoch to temporary files and
     renames them into place: a kill leaves the previous epoch's backup.
 
-    It also backs up at most every `min_interval` seconds (and always after
-    the first epoch): a table model's epoch can be a single 5 ms step, and
+    It backs up after every epoch unless that would cost more than a tenth
+    of the training: an epoch ends with a backup when at least
+    `cost_ratio` times the last backup's duration has passed since it (and
+    always after the first epoch). An image epoch of seconds is backed up
+    every time; a table model's epoch can be a single 5 ms step, and
     writing the weights after each of 300 such epochs took longer than the
-    training. A killed run then repeats at most `min_interval` seconds of
-    epochs.
+    training, so those are backed up every few dozen epochs (a killed run
+    repeats them).
     """
 
-    def __init__(self, backup_dir, min_interval: float = 20.0, **kwargs):
+    def __init__(self, backup_dir, cost_ratio: float = 10.0, **kwargs):
         if kwargs.get("double_checkpoint"):
             raise ValueError(
                 "AtomicBackupAndRestore never leaves a broken backup, so it "
                 "keeps no second copy: double_checkpoint is not supported."
             )
         super().__init__(backup_dir, **kwargs)
-        self.min_interval = min_interval
+        self.cost_ratio = cost_ratio
         self._last_saved = None
+        self._save_seconds = 0.0
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
         now = time.monotonic()
-        due = self._last_saved is None or now - self._last_saved >= self.min_interval
+        due = (
+            self._last_saved is None
+            or now - self._last_saved >= self.cost_ratio * self._save_seconds
+        )
         if self.save_freq == "epoch" and due:
             self._save_model()
             self._last_saved = time.monotonic()
+            self._save_seconds = self._last_saved - now
 
     def _save_model(self):
         import json

@@ -25,6 +25,7 @@ import click
 from kerasynth import config as config_module
 
 USER_ERRORS = (ValueError, OSError)
+INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 
 
 def _import_tensorflow_quietly() -> None:
@@ -57,6 +58,9 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(INTERRUPTED)
         except USER_ERRORS as error:
             if os.environ.get("KERASYNTH_DEBUG"):
                 raise
@@ -242,7 +246,11 @@ def train(**options):
         model_kwargs={k: v for k, v in given.items() if v is not None},
         verbose=0 if options["quiet"] else config_module.default("verbose"),
     )
-    result = training.train(config)
+    try:
+        result = training.train(config)
+    except training.TrainingInterrupted as interrupted:
+        click.echo(str(interrupted), err=True)
+        raise click.exceptions.Exit(INTERRUPTED) from None
     click.echo(result.summary())
 
 

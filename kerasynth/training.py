@@ -9,12 +9,16 @@ table models are built from the transformer fitted on the data); Keras'
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import json
 import logging
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -393,16 +397,53 @@ def _train_locked(config: TrainConfig, data: Any, output: Path) -> TrainResult:
         )
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
-        fitted = fit(config, data, work_dir=work_dir)
-    except BaseException:
+        with _terminate_as_interrupt():
+            fitted = fit(config, data, work_dir=work_dir)
+    except BaseException as error:
         # Keep the work directory only if it holds an epoch to resume from.
-        if not (work_dir / "backup").exists():
+        backup = work_dir / "backup"
+        if not backup.exists():
             shutil.rmtree(work_dir, ignore_errors=True)
+        elif isinstance(error, KeyboardInterrupt):
+            raise TrainingInterrupted(
+                f"Interrupted after epoch {_backed_up_epochs(backup)}: run the "
+                "same command with --resume to continue."
+            ) from None
         raise
     write_run(fitted, output, overwrite=config.overwrite, work_dir=work_dir)
     shutil.rmtree(work_dir, ignore_errors=True)
     fitted.result.run_dir = output
     return fitted.result
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C or SIGTERM stopped a run that can be resumed; the message says
+    how (the CLI prints it as one line)."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a scheduler's stop, `kill`) stops training as Ctrl-C does:
+    the backup of the last epoch stays, and the run can be resumed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _backed_up_epochs(backup: Path) -> int | str:
+    try:
+        return json.loads((backup / "training_metadata.json").read_text())["epoch"]
+    except (OSError, ValueError, KeyError):
+        return "its last backup"
 
 
 def _train_as_worker(config: TrainConfig, data: Any) -> TrainResult:

@@ -165,3 +165,29 @@ def test_fidelity_monitor_on_a_translation_model():
     fitted = training.fit(config)
     values = fitted.history["val_frechet_distance"]
     assert len(values) == 2 and all(np.isfinite(values))
+
+
+@pytest.mark.slow
+def test_sigterm_leaves_a_resumable_run_and_says_so(tmp_path):
+    output = tmp_path / "run"
+    command = [sys.executable, "-c", "from kerasynth.cli import main; main()",
+               "train", "--model", "dcgan", "--image-size", "32", "--epochs", "40",
+               "--batch-size", "32", "--seed", "0", "--quiet",
+               "--output", str(output)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    metadata = tmp_path / ".run.work" / "backup" / "training_metadata.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (
+        metadata.exists() and json.loads(metadata.read_text())["epoch"] >= 3
+    ):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    lines = [line for line in stderr.splitlines() if line.startswith("Interrupted")]
+    assert len(lines) == 1 and "--resume" in lines[0], stderr[-2000:]
+    # Every epoch is backed up (image epochs are long next to a backup), so
+    # the hint names the epoch the resume starts from.
+    assert f"after epoch {json.loads(metadata.read_text())['epoch']}" in lines[0]
+    assert not output.exists()
