@@ -396,6 +396,7 @@ def _train_locked(config: TrainConfig, data: Any, output: Path) -> TrainResult:
             f"Nothing to resume: no interrupted run of {output} ({work_dir})."
         )
     work_dir.mkdir(parents=True, exist_ok=True)
+    _check_same_run(config, work_dir / RESUME_FILE)
     try:
         with _terminate_as_interrupt():
             fitted = fit(config, data, work_dir=work_dir)
@@ -414,6 +415,37 @@ def _train_locked(config: TrainConfig, data: Any, output: Path) -> TrainResult:
     shutil.rmtree(work_dir, ignore_errors=True)
     fitted.result.run_dir = output
     return fitted.result
+
+
+RESUME_FILE = "train_config.json"  # in the work directory
+# Options that may differ between a run and its resume.
+_RESUMABLE_CHANGES = ("resume", "overwrite", "verbose")
+
+
+def _check_same_run(config: TrainConfig, path: Path) -> None:
+    """Records `config` beside a new run's backup; on ``--resume`` refuses,
+    in one line and before any model is built, options that differ from
+    the interrupted run's (another model or image size cannot load its
+    backup, and other data or seeds would not continue it)."""
+    options = {
+        name: value
+        for name, value in json.loads(config.to_json()).items()
+        if name not in _RESUMABLE_CHANGES
+    }
+    if config.resume and path.exists():
+        recorded = json.loads(path.read_text())
+        changed = [
+            f"{name} {options.get(name)!r} (was {recorded.get(name)!r})"
+            for name in sorted(set(options) | set(recorded))
+            if options.get(name) != recorded.get(name)
+        ]
+        if changed:
+            raise ValueError(
+                "--resume needs the options of the interrupted run; these "
+                f"differ: {'; '.join(changed)}"
+            )
+        return
+    runs.write_json(path, options)
 
 
 class TrainingInterrupted(Exception):

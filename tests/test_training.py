@@ -174,3 +174,26 @@ def test_a_live_run_locks_its_output(tmp_path):
     with locks.hold(output):
         pass
     assert not locks.lock_path(output).exists()
+
+
+def test_resume_with_other_options_is_refused_in_one_line(tmp_path):
+    from kerasynth.testing import invoke_cli
+
+    output = tmp_path / "run"
+    work = runs.work_dir(output)
+    work.mkdir()
+    first = TrainConfig(model="dcgan", output=str(output), seed=3,
+                        model_kwargs={"image_size": 32})  # fmt: skip
+    training._check_same_run(first, work / training.RESUME_FILE)  # records it
+    (work / "backup").mkdir()
+    result = invoke_cli("train", "--model", "dcgan", "--image-size", "64",
+                        "--seed", "3", "--output", str(output), "--resume")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1
+    assert "these differ: model_kwargs {'image_size': 64} (was {'image_size': 32})" in (
+        result.output
+    )
+    # The same options resume (the check passes; nothing is recorded anew).
+    again = TrainConfig(model="dcgan", output=str(output), seed=3, resume=True,
+                        model_kwargs={"image_size": 32})  # fmt: skip
+    training._check_same_run(again, work / training.RESUME_FILE)
