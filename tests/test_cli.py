@@ -92,7 +92,7 @@ def test_list_models():
     listed = {line.split()[0]: line.split()[1] for line in result.output.splitlines()}
     registered = registry.list_models()
     assert sorted(listed) == sorted(registered)
-    assert listed == {name: cls.modality for name, cls in registered.items()}
+    assert listed == {name: cls.task for name, cls in registered.items()}
 
 
 def test_train_writes_a_run(run_dir):

@@ -20,7 +20,7 @@ TINY_P2P = {"image_size": 32, "filters": 8}
 TINY_VAE = {"image_size": 32, "filters": 8, "latent_dim": 16}
 # Every registered model that is not a table model.
 IMAGE_MODELS = sorted(
-    name for name, cls in registry.list_models().items() if cls.modality != "table"
+    name for name, cls in registry.list_models().items() if cls.task != "tables"
 )
 
 

@@ -23,7 +23,7 @@ TINY = {
     "tabular_vae": {},
 }  # fmt: skip
 TABLE_MODELS = sorted(
-    name for name, cls in registry.list_models().items() if cls.modality == "table"
+    name for name, cls in registry.list_models().items() if cls.task == "tables"
 )
 
 
