@@ -13,6 +13,7 @@ import tensorflow as tf
 from kerasynth import TableSynthesizer, export, registry, runs
 from kerasynth.data.transformer import TableTransformer, category_label
 from kerasynth.metrics.table import ks_statistics
+from kerasynth.models import copulas
 from kerasynth.testing import invoke_cli
 
 REFERENCE = ["gaussian_copula", "independent"]
@@ -53,6 +54,24 @@ def models(frame):
 @pytest.fixture(scope="module")
 def samples(models):
     return {name: model.generate(3000, seed=0) for name, model in models.items()}
+
+
+def test_the_latent_correlation_of_a_thresholded_pair():
+    # z ~ N(0, [[1, 0.6], [0.6, 1]]), the first column cut at 0.3 into two
+    # categories: the polyserial-corrected estimate finds 0.6 again (the
+    # scores' plain Pearson correlation is about 0.47).
+    rng = np.random.default_rng(0)
+    z = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], size=20_000)
+    codes = (z[:, 0] > 0.3).astype(int)
+    probabilities = np.bincount(codes) / len(codes)
+    scores = np.stack(
+        [copulas.category_scores(codes, probabilities), copulas.value_scores(z[:, 1])],
+        axis=1,
+    )
+    assert copulas.pairwise_correlation(scores)[0, 1] < 0.5
+    assert abs(copulas.latent_correlation(scores, [1])[0, 1] - 0.6) < 0.02
+    both = np.stack([copulas.value_scores(z[:, 0]), scores[:, 1]], axis=1)
+    assert abs(copulas.latent_correlation(both, [0, 1])[0, 1] - 0.6) < 0.02
 
 
 def test_the_copula_keeps_a_correlation_and_independence_loses_it(frame, samples):

@@ -158,7 +158,7 @@ class CopulaGenerator(keras.layers.Layer):
         self.quantiles.assign(quantiles)
         self.missing_rates.assign(rates)
         self.correlation.assign(
-            copulas.latent_correlation(scores)
+            copulas.latent_correlation(scores, [dim for dim, _, _ in self.numerical])
             if correlated
             else np.eye(self.latent_dim)
         )

@@ -1,11 +1,13 @@
 """The Gaussian copula table synthesizer: a floor for the neural table models.
 
-Empirical marginals tied by a Gaussian copula whose correlation is estimated
-on normal scores (Sklar 1959; as the copula synthesizers of Li, Xiong and
-Jiang 2014, DPCopula, without their privacy noise, and SDV's
-``GaussianCopulaSynthesizer``). It learns nothing by gradient: `adapt` fits
-its statistics in well under a second, and `kerasynth.tasks.TableTask` calls
-it before ``fit``, whose single epoch leaves them as they are.
+Empirical marginals tied by a Gaussian copula (Sklar 1959), as the copula
+synthesizers of Li, Xiong and Jiang 2014 (DPCopula, here without its privacy
+noise) and SDV's ``GaussianCopulaSynthesizer``: the correlation of two
+numbers from Kendall's tau (DPCopula-Kendall), that of a pair with a
+category or a missing flag from normal scores. It learns nothing by
+gradient: `adapt` fits its statistics in well under a second, and
+`kerasynth.tasks.TableTask` calls it before ``fit``, whose single epoch
+leaves them as they are.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ class GaussianCopula(TableGenerativeModel):
     missing category too) takes the interval its frequency spans, a number
     is read off its empirical quantile function, and a numerical column
     with missing values has a missing flag, a Bernoulli that is one more
-    dimension of the copula. The copula's correlation is the Pearson
-    correlation of the columns' normal scores, corrected for their
-    discreteness and projected onto the correlation matrices
-    (`kerasynth.models.copulas`). Sampling is TensorFlow ops in float64
-    (`CopulaGenerator`), so an exported ``sample`` gives `generate`'s rows.
+    dimension of the copula. The copula's correlation is ``sin(pi tau /
+    2)`` of Kendall's tau for two numbers, and for a pair with a discrete
+    column the Pearson correlation of their normal scores corrected for
+    discreteness (the polyserial estimator); the matrix is projected onto
+    the correlation matrices (`kerasynth.models.copulas`). Sampling is
+    TensorFlow ops in float64 (`CopulaGenerator`), so an exported ``sample``
+    gives `generate`'s rows.
     A condition on one categorical column is met exactly: its latent value
     is drawn in its category's interval and the others from the Gaussian
     conditional; several conditions fall back on rejection sampling.
