@@ -97,9 +97,11 @@ def list_models():
     _import_tensorflow_quietly()
     from kerasynth import registry
 
-    for name, cls in registry.list_models().items():
+    models = registry.list_models()
+    width = max(map(len, models))
+    for name, cls in models.items():
         summary = (cls.__doc__ or "").strip().splitlines()[0]
-        click.echo(f"{name:<12} {cls.task:<14} {summary}")
+        click.echo(f"{name:<{width}} {cls.task:<14} {summary}")
 
 
 @main.command()

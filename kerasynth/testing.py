@@ -40,11 +40,20 @@ def _equal_generated(a: Any, b: Any) -> bool:
 
 
 def _check_one_step(model: keras.Model, batch: Any, mode: str) -> None:
-    # One step of `fit` gives finite losses and changes some weight.
+    # One step of `fit` gives finite losses and changes some weight; for a
+    # model fitted by `adapt` (`trains_by_gradient` False), it has no
+    # trainable weight and the step changes none of its statistics.
     before = _snapshot(model)
+    statistics = [np.array(v) for v in model.non_trainable_variables]
     history = model.fit(_as_dataset(batch), epochs=1, shuffle=False, verbose=0)
     for name, values in history.history.items():
         assert np.isfinite(values[-1]), f"{mode}: {name} is {values[-1]}"
+    if not model.trains_by_gradient:
+        assert not before, f"{mode}: a model fitted by adapt has trainable weights"
+        after = [np.array(v) for v in model.non_trainable_variables]
+        for b, a in zip(statistics, after, strict=True):
+            assert np.array_equal(b, a), f"{mode}: a training step moved a statistic"
+        return
     after = _snapshot(model)
     changed = sum(not np.array_equal(b, a) for b, a in zip(before, after, strict=True))
     assert changed > 0, f"{mode}: one training step changed no weight"
@@ -101,12 +110,14 @@ def run_model_test(
     """Runs a generative model through the checks every model must pass.
 
     Each mode builds a fresh model and checks that one training step gives
-    finite losses and changes some weight. Under `MIXED_POLICY` it also
-    checks that some layer computes in bfloat16, that every variable stays
-    float32 and that `generate` (for tables, `sample_matrix`) returns
-    finite float32 values in [-1, 1]; the global dtype policy is restored
-    afterwards, also on failure. The model of the last float32 mode then
-    goes through the `generate`, ``.keras`` and `get_config` checks.
+    finite losses and changes some weight (a model with `trains_by_gradient`
+    False: that it has no trainable weight and the step moves none). Under
+    `MIXED_POLICY` it also checks that some layer computes in bfloat16, that
+    every variable stays float32 and that `generate` (for tables,
+    `sample_matrix`) returns finite float32 values in [-1, 1]; the global
+    dtype policy is restored afterwards, also on failure. The model of the
+    last float32 mode then goes through the `generate`, ``.keras`` and
+    `get_config` checks.
 
     Args:
         build_model: returns a fresh, uncompiled model (tiny widths, please).

@@ -109,6 +109,8 @@ def test_every_registered_model_has_a_task():
         "ctgan": "tables",
         "dcgan": "latent_images",
         "dragan": "tables",
+        "gaussian_copula": "tables",
+        "independent": "tables",
         "pix2pix": "translation",
         "tabular_gan": "tables",
         "tabular_vae": "tables",

@@ -5,6 +5,8 @@ from kerasynth.models import (  # noqa: F401
     ctgan,
     dcgan,
     dragan,
+    gaussian_copula,
+    independent_columns,
     pix2pix,
     tabular_gan,
     tabular_vae,

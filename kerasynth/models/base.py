@@ -23,7 +23,9 @@ class GenerativeModel(keras.Model):
     implement `generate()`; `register_model` sets `registry_name` and
     `task`. The model owns its latent noise (`latent_noise`), so
     `generate()` and an exported ``sample`` signature draw exactly the same
-    noise for a seed.
+    noise for a seed. `trains_by_gradient` is `False` for a model whose
+    statistics are fitted by `adapt` instead (the reference table models),
+    whose ``fit`` changes no weight.
     """
 
     training_defaults: ClassVar[dict[str, int]] = {"epochs": 50, "batch_size": 32}
@@ -33,6 +35,7 @@ class GenerativeModel(keras.Model):
     # Whether ``--mixed-precision auto`` may pick a mixed policy: it pays for
     # convolutions, not for the small dense networks of the table models.
     auto_mixed_precision: ClassVar[bool] = True
+    trains_by_gradient: ClassVar[bool] = True
     latent_dim: int
     seed_generator: keras.random.SeedGenerator
 

@@ -58,6 +58,14 @@ class TableGenerativeModel(GenerativeModel):
     unit: ClassVar[str] = "rows"
     auto_mixed_precision: ClassVar[bool] = False
 
+    def adapt(self, frame) -> None:
+        """Fits what the model reads off the training rows before ``fit``,
+        as `keras.layers.Normalization.adapt` does; `TableTask.prepare` calls
+        it with the training frame. The neural models learn everything in
+        ``fit`` and do nothing here; the reference models (`gaussian_copula`,
+        `independent`) fit all their statistics.
+        """
+
     @property
     def batch_multiple(self) -> int:
         """Training batch sizes must be multiples of this (CTGAN's pack)."""
@@ -138,14 +146,15 @@ class TableGenerativeModel(GenerativeModel):
     def condition_constants(self):
         """Per category of every categorical column: its key ``column=value``,
         where to read it in a row (`probe`, `count`, `index`: a one-hot cell,
-        or the plain encoding's code), the mask of its column's span, the
+        or the plain encoding's code), its column's position among the
+        categorical ones (`columns`), the mask of its column's span, the
         row's one-hot for it, and its condition vector (conditional models)."""
         if getattr(self, "_condition_constants", None) is None:
             width = self.transformer.output_dim
-            names, probes, counts, indices, masks, targets, conds = (
-                [] for _ in range(7)
+            names, probes, counts, indices, columns, masks, targets, conds = (
+                [] for _ in range(8)
             )
-            for column in self.transformer.categorical_columns:
+            for position, column in enumerate(self.transformer.categorical_columns):
                 span = self._categorical_span(column)
                 categories = self.transformer.categories(column)
                 for index, category in enumerate(categories):
@@ -154,6 +163,7 @@ class TableGenerativeModel(GenerativeModel):
                     probes.append(span.start + index if one_hot else span.start)
                     counts.append(0 if one_hot else len(categories))
                     indices.append(index)
+                    columns.append(position)
                     mask = np.zeros(width, np.float32)
                     mask[span.start : span.end] = 1.0
                     target = np.zeros(width, np.float32)
@@ -171,6 +181,7 @@ class TableGenerativeModel(GenerativeModel):
                 "probes": np.array(probes, np.int32),
                 "counts": np.array(counts, np.float32),
                 "indices": np.array(indices, np.float32),
+                "columns": np.array(columns, np.int32),
                 "masks": np.array(masks, np.float32).reshape(-1, width),
                 "targets": np.array(targets, np.float32).reshape(-1, width),
                 "conds": np.array(conds, np.float32).reshape(

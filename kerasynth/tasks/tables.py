@@ -1,5 +1,5 @@
 """`TableTask`: models that generate rows of a table (CTGAN, TVAE, DRAGAN,
-the study's GAN and VAE).
+the study's GAN and VAE, the Gaussian copula and independent columns).
 
 The task reads the table, fits the `TableTransformer` the model reads its
 span layout from, and picks the batches the model trains on: shuffled rows,
@@ -60,6 +60,7 @@ class TableTask(Task):
         model = registry.get_model(
             config.model, transformer=transformer, **config.model_kwargs
         )
+        model.adapt(train.frame)  # the reference models' statistics
         rows = transformer.transform(train.frame)
         # Each replica packs its own share of the batch.
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
