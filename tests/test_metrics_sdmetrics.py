@@ -18,7 +18,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from table_cases import diabetes_split, independent_columns, patients
+from table_cases import (
+    diabetes_split,
+    independent_columns,
+    load_oasis,
+    noisy_bootstrap,
+    patients,
+)
 
 from kerasynth.metrics.columns import column_kinds
 from kerasynth.metrics.dcr_overfitting import dcr_overfitting
@@ -110,6 +116,15 @@ def test_quality_score_equals_sdmetrics_quality_report(sdmetrics, case):
     assert ours["column_pair_trends_all_pairs"] == pytest.approx(
         all_pairs["Column Pair Trends"], abs=TOLERANCE
     )
+
+
+@pytest.mark.real_data
+def test_quality_score_equals_sdmetrics_on_oasis(sdmetrics):
+    oasis = load_oasis()
+    synthetic = noisy_bootstrap(oasis, scale=0.3)
+    ours = quality_score(oasis, synthetic)
+    report = sdmetrics_report(oasis, synthetic, ours["details"]["kinds"])
+    assert ours["overall"] == pytest.approx(report.get_score(), abs=TOLERANCE)
 
 
 def test_shuffled_pairs_cost_the_thresholded_trends_more(sdmetrics):
