@@ -16,11 +16,19 @@ from kerasynth.components.ingest import data_file
 # metric name -> how to read it from metrics.json
 METRICS = {
     "quality": lambda m: m["quality"]["overall"],
+    # float(None) is a TypeError: "not computed" (no pair meets the threshold).
+    "column_pair_trends": lambda m: float(m["quality"]["column_pair_trends"]),
+    # No strongly related pair: no gap.
+    "worst_relationship_gap": lambda m: m["relationships"]["worst_gap"] or 0.0,
     "mean_ks": lambda m: m["mean_ks"],
     "detection_auc": lambda m: m["detection_auc"],
     "mia_auc": lambda m: m["privacy"]["mia_auc"],
     "closer_to_train_share": lambda m: m["privacy"]["closer_to_train_share"],
     "exact_copy_share": lambda m: m["privacy"]["exact_copies"]["share"],
+    "dcr_excess": lambda m: m["privacy"]["dcr_excess"],
+    "dcr_excess_shared_ranges": lambda m: m["privacy"]["dcr_overfitting"][
+        "dcr_excess_shared_ranges"
+    ],
     "frechet_distance": lambda m: m["fidelity"]["frechet_distance"],
     "coverage": lambda m: m["fidelity"]["coverage"],
     "copy_share": lambda m: max(

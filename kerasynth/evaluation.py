@@ -28,6 +28,14 @@ IMAGE_COPY_THRESHOLD = 0.95  # SSIM
 # SSIM misses noisy copies (noise of 0.05 drags a copy's SSIM to ~0.92 on
 # flat MRI background), so the audit also runs on normalized correlation.
 IMAGE_NCC_COPY_THRESHOLD = 0.99
+# How the table headline figures are defined (shared/FIDELITY.md).
+QUALITY_DEFINITION = (
+    "sdmetrics 0.32 QualityReport: Column Pair Trends over the pairs with "
+    "real |r| > 0.5 or Cramer's V > 0.3"
+)
+DETECTION_DEFINITION = (
+    "random forest (200 trees), training vs synthetic rows, 5-fold out-of-fold ROC AUC"
+)
 
 
 @dataclasses.dataclass
@@ -76,8 +84,14 @@ def evaluate_table(
     seed: int = 0,
     title: str = "Synthetic table report",
     protocol: dict[str, Any] | None = None,
+    floor: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Every table metric, the figures and the page.
+
+    The headline figures follow `shared/FIDELITY.md`: sdmetrics 0.32's
+    quality score (Column Pair Trends over the pairs whose real association
+    meets its threshold), a random forest's detection AUC, the worst gap of
+    the strong relationships, and with a holdout the DCR excess.
 
     Args:
         real: the real rows the generator learned from (its training rows).
@@ -91,6 +105,9 @@ def evaluate_table(
         seed: seeds every sampled metric.
         title: the page title.
         protocol: facts about the sets, stored with the metrics.
+        floor: optional rows of a floor model (columns drawn independently)
+            with the synthetic table's columns: its headline figures
+            (`metrics["floor"]`) are shown beside the model's.
     """
     from kerasynth.metrics import privacy, table, utility
 
@@ -111,9 +128,12 @@ def evaluate_table(
             "holdout_rows": None if holdout is None else len(holdout),
             "columns": columns,
             "seed": seed,
+            "quality": QUALITY_DEFINITION,
+            "detection": DETECTION_DEFINITION,
             **(protocol or {}),
         },
         "quality": quality,
+        "relationships": table.relationships(real, synthetic, schema=schema),
         "table_one": table.table_one(real, synthetic, schema=schema),
         "ks": table.ks_tests(real, synthetic, schema=schema),
         "categorical": table.categorical_tests(real, synthetic, schema=schema),
@@ -143,16 +163,57 @@ def evaluate_table(
         figures["correlations"] = figures_module.heatmaps_figure(
             {k: pd.DataFrame(corr[k]) for k in ("real", "synthetic", "difference")}
         )
-    metrics["headline"] = {
-        "quality": round(quality["overall"], 4),
-        "mean_ks": None if mean_ks is None else round(mean_ks, 4),
-        "detection_auc": round(metrics["detection_auc"], 4),
-    }
-    if "privacy" in metrics:
-        metrics["headline"]["mia_auc"] = round(metrics["privacy"]["mia_auc"], 4)
+    metrics["headline"] = _table_headline(metrics)
+    if floor is not None:
+        metrics["floor"] = _floor_headline(real, floor[columns], holdout, schema, seed)
     metrics = _jsonable(metrics)
     page = report.table_page(title, metrics, figures, target=target)
     return Evaluation(metrics, page, figures)
+
+
+def _table_headline(metrics: dict) -> dict[str, float | None]:
+    """The figures a table's summary shows, rounded, from its metrics."""
+
+    def rounded(value):
+        return None if value is None else round(value, 4)
+
+    headline = {
+        "quality": rounded(metrics["quality"]["overall"]),
+        "column_pair_trends": rounded(metrics["quality"]["column_pair_trends"]),
+        "mean_ks": rounded(metrics["mean_ks"]),
+        "detection_auc": rounded(metrics["detection_auc"]),
+        "worst_relationship_gap": rounded(metrics["relationships"]["worst_gap"]),
+    }
+    privacy = metrics.get("privacy")
+    if privacy is not None:
+        if "mia_auc" in privacy:
+            headline["mia_auc"] = rounded(privacy["mia_auc"])
+        headline["dcr_excess"] = rounded(privacy["dcr_excess"])
+        headline["dcr_excess_shared_ranges"] = rounded(
+            privacy["dcr_overfitting"]["dcr_excess_shared_ranges"]
+        )
+    return headline
+
+
+def _floor_headline(real, floor, holdout, schema, seed) -> dict[str, float | None]:
+    """`_table_headline` of a floor model's rows (no privacy attack, no utility)."""
+    from kerasynth.metrics import dcr_overfitting, table
+
+    quality = table.quality_score(real, floor, schema=schema)
+    metrics: dict[str, Any] = {
+        "quality": quality,
+        "mean_ks": table.mean_ks(real, floor) if table.numeric_columns(real) else None,
+        "detection_auc": table.detection_auc(real, floor, seed=seed, schema=schema),
+        "relationships": table.relationships(real, floor, schema=schema),
+    }
+    if holdout is not None:
+        kinds = quality["details"]["kinds"]
+        overfitting = dcr_overfitting.dcr_overfitting(real, holdout, floor, kinds)
+        metrics["privacy"] = {
+            "dcr_excess": overfitting["dcr_excess"],
+            "dcr_overfitting": overfitting,
+        }
+    return _table_headline(metrics)
 
 
 def _table_pca(real, synthetic, seed):

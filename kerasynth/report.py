@@ -28,33 +28,63 @@ from kerasynth.verdicts import level
 def table_page(
     title: str, metrics: dict, figures: dict[str, bytes], target: str | None = None
 ) -> str:
-    """The page of `kerasynth.evaluation.evaluate_table`'s metrics."""
-    quality = metrics["quality"]
+    """The page of `kerasynth.evaluation.evaluate_table`'s metrics.
+
+    With `metrics["floor"]` (a floor model's headline figures), each summary
+    card names the floor's figure beside the model's.
+    """
+    quality, related = metrics["quality"], metrics["relationships"]
+    floor = metrics.get("floor")
+
+    def beside(note: str, name: str) -> str:
+        if floor is None or floor.get(name) is None:
+            return note
+        return f"{note}; floor {floor[name]:.3f}"
+
+    counted = sum(p["contributes"] for p in quality["details"]["column_pair_trends"])
+    pairs = len(quality["details"]["column_pair_trends"])
     summary = [
         {"label": "Quality score", "value": quality["overall"],
-         "note": "SDMetrics-style, 1 is best",
+         "note": beside(f"sdmetrics 0.32 QualityReport, 1 is best; Column Pair "
+                        f"Trends over {counted} of {pairs} pairs", "quality"),
          "level": level("quality", quality["overall"])},
         {"label": "Detection AUC", "value": metrics["detection_auc"],
-         "note": "real vs synthetic classifier, 0.5 is ideal",
+         "note": beside("random forest telling training from synthetic rows, "
+                        "0.5 is ideal", "detection_auc"),
          "level": level("detection_auc", metrics["detection_auc"])},
+        _relationship_card(related, beside),
     ]  # fmt: skip
     if "privacy" in metrics:
         summary.append(_privacy_card(metrics["privacy"]))
+        summary.append(_dcr_card(metrics["privacy"]["dcr_overfitting"], beside))
     if "utility" in metrics:
         summary.append(
             {"label": "Utility ratio", "value": metrics["utility"]["ratio"],
              "note": f"train on synthetic / train on real, predicting {target}",
              "level": level("utility_ratio", metrics["utility"]["ratio"])}
         )  # fmt: skip
+    scores = {k: v for k, v in quality.items() if k not in ("details", "thresholds")}
+    fidelity_tables = {
+        "Quality (sdmetrics 0.32)": scores,
+        "The study's Table I": pd.DataFrame(metrics["table_one"]),
+    }
+    if floor is not None:
+        fidelity_tables["Model and floor"] = pd.DataFrame(
+            {"model": metrics["headline"], "floor": floor}
+        )
     sections = [
         {"title": "Fidelity",
          "text": "Column shapes (KS / TV complements) and column-pair trends "
-                 "(correlation / contingency similarity), as SDMetrics defines "
-                 "its quality report.",
-         "tables": {"Quality": {k: v for k, v in quality.items() if k != "details"},
-                    "The study's Table I": pd.DataFrame(metrics["table_one"])},
+                 "(correlation / contingency similarity), as sdmetrics 0.32's "
+                 "QualityReport defines them: a pair counts only when its real "
+                 f"|r| exceeds {quality['thresholds']['real_correlation_threshold']}"
+                 " or its real Cramer's V exceeds "
+                 f"{quality['thresholds']['real_association_threshold']}; "
+                 "column_pair_trends_all_pairs averages every pair.",
+         "tables": fidelity_tables,
          "figures": {"Per-column distributions (real vs synthetic)":
                      figures["distributions"]}},
+        _relationships_section(related),
         {"title": "Structure",
          "figures": {k: v for k, v in (
              ("Correlations: real, synthetic, difference",
@@ -66,7 +96,11 @@ def table_page(
             {"title": "Privacy", "tables": {"Privacy": metrics["privacy"]},
              "text": "Distances to the closest record in a normalised space; a "
                      "membership-inference attack scores train against holdout "
-                     "rows by their distance to the synthetic set."}
+                     "rows by their distance to the synthetic set; "
+                     "DCROverfittingProtection counts synthetic rows closer to "
+                     "a training row than to a holdout row (sdmetrics' range-"
+                     "normalised distance), against the share a fresh sample "
+                     "shows, n_train / (n_train + n_holdout)."}
         )  # fmt: skip
     else:
         sections.append(
@@ -78,6 +112,68 @@ def table_page(
         sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
     sections.append(_protocol_section(metrics["protocol"]))
     return render_html(title, summary, sections)
+
+
+def _relationship_card(related: dict, beside) -> dict:
+    worst = related["worst"]
+    if worst is None:
+        return {"label": "Worst relationship gap", "value": "no strong pair",
+                "note": f"no pair with real |r| >= {related['correlation_threshold']}"
+                        f" or Cramer's V >= {related['association_threshold']}",
+                "level": "ok"}  # fmt: skip
+    synthetic = worst["synthetic"]
+    shown = "undefined" if synthetic is None else f"{synthetic:.3f}"
+    statistic = {"pearson_r": "r", "cramers_v": "Cramer's V"}[worst["statistic"]]
+    note = (
+        f"{' ~ '.join(worst['columns'])}: real {statistic} {worst['real']:.3f}, "
+        f"synthetic {shown}"
+    )
+    return {
+        "label": "Worst relationship gap",
+        "value": worst["gap"],
+        "note": beside(note, "worst_relationship_gap"),
+        "level": level("worst_relationship_gap", worst["gap"]),
+    }
+
+
+def _relationships_section(related: dict) -> dict:
+    text = (
+        "Every pair of columns whose real association is strong (Pearson's |r| "
+        f">= {related['correlation_threshold']} for two numerical columns, "
+        f"Cramer's V >= {related['association_threshold']} otherwise), real next "
+        "to synthetic, largest gap first."
+    )
+    if not related["pairs"]:
+        return {"title": "Relationships", "text": text + " No pair is that strong."}
+    frame = pd.DataFrame(
+        [
+            {
+                "pair": " ~ ".join(p["columns"]),
+                "statistic": p["statistic"],
+                "real": p["real"],
+                "synthetic": p["synthetic"],
+                "gap": p["gap"],
+            }
+            for p in related["pairs"]
+        ]  # fmt: skip
+    ).set_index("pair")
+    return {"title": "Relationships", "text": text, "tables": {"Strong pairs": frame}}
+
+
+def _dcr_card(overfitting: dict, beside) -> dict:
+    shared = overfitting["dcr_excess_shared_ranges"]
+    return {
+        "label": "DCR excess",
+        "value": shared,
+        "note": beside(
+            f"closer-to-training share minus {overfitting['baseline']:.3f}, the "
+            "share of a fresh sample, with one set of column ranges; sdmetrics' "
+            f"per-set ranges give {overfitting['closer_to_training']:.3f} - "
+            f"{overfitting['baseline']:.3f} = {overfitting['dcr_excess']:.3f}",
+            "dcr_excess_shared_ranges",
+        ),
+        "level": level("dcr_excess_shared_ranges", shared),
+    }
 
 
 def image_page(

@@ -63,6 +63,9 @@ def test_copies_of_the_training_rows_are_found():
     assert report["dcr_holdout"]["median"] > 0.05
     assert report["closer_to_train_share"] > 0.99
     assert report["mia_auc"] > 0.99
+    # Equal sets: a fresh sample's share is 0.5, copies show +0.5.
+    assert report["dcr_overfitting"]["baseline"] == 0.5
+    assert report["dcr_excess"] == pytest.approx(0.5)
     json.dumps(report)
 
 
@@ -73,6 +76,10 @@ def test_independent_rows_leak_nothing():
     assert report["closer_to_train_share"] == pytest.approx(0.5, abs=0.08)
     assert report["closer_to_train_reference"] == 0.5
     assert report["mia_auc"] == pytest.approx(0.5, abs=0.08)
+    overfitting = report["dcr_overfitting"]
+    assert overfitting["metric"] == "DCROverfittingProtection"
+    assert report["dcr_excess"] == overfitting["dcr_excess"]
+    assert overfitting["dcr_excess_shared_ranges"] == pytest.approx(0.0, abs=0.08)
     assert report["dcr_train"]["median"] == pytest.approx(
         report["dcr_holdout"]["median"], rel=0.25
     )

@@ -57,6 +57,15 @@ def test_table_report_files_and_metrics(table_report):
     assert metrics["protocol"]["holdout_unseen_by_model"] is True
     figures = {p.name for p in (table_report / "figures").iterdir()}
     assert {"distributions.png", "pca.png", "correlations.png"} <= figures
+    assert set(metrics["headline"]) >= {"quality", "column_pair_trends",
+                                        "detection_auc", "worst_relationship_gap",
+                                        "mia_auc", "dcr_excess"}  # fmt: skip
+    assert "random forest" in metrics["protocol"]["detection"]
+    page = (table_report / "report.html").read_text()
+    for card in ("quality-score", "detection-auc", "worst-relationship-gap",
+                 "privacy", "dcr-excess", "utility-ratio"):  # fmt: skip
+        assert f'id="summary-{card}"' in page, card
+    assert "<h2>Relationships</h2>" in page
 
 
 @pytest.mark.slow
@@ -77,13 +86,17 @@ def test_table_report_figures_are_those_of_its_sets(table_report):
     assert metrics["protocol"]["real_rows"] == len(train)
     assert metrics["protocol"]["holdout_rows"] == len(holdout)
     quality = table.quality_score(train, synthetic)
-    for key in ("overall", "column_shapes", "column_pair_trends"):
+    for key in ("overall", "column_shapes", "column_pair_trends",
+                "column_pair_trends_all_pairs"):  # fmt: skip
         assert metrics["quality"][key] == pytest.approx(quality[key], rel=1e-12)
+    related = table.relationships(train, synthetic)
+    assert metrics["relationships"]["worst_gap"] == pytest.approx(related["worst_gap"])
     assert metrics["mean_ks"] == pytest.approx(table.mean_ks(train, synthetic))
     expected = privacy.privacy_report(
         train, holdout, synthetic, transformer=model.transformer
     )
-    for key in ("mia_auc", "closer_to_train_share", "dcr_train", "exact_copies"):
+    for key in ("mia_auc", "closer_to_train_share", "dcr_train", "exact_copies",
+                "dcr_excess"):  # fmt: skip
         assert metrics["privacy"][key] == pytest.approx(expected[key]), key
     tstr = utility.tstr_table(train, synthetic, holdout, "sex", seed=0)
     assert metrics["utility"]["ratio"] == pytest.approx(tstr["ratio"])
@@ -150,14 +163,22 @@ def test_known_tables_get_known_figures():
     assert copied["quality"]["column_pair_trends"] == pytest.approx(1.0)
     assert copied["privacy"]["exact_copies"] == {"count": len(train), "share": 1.0}
     assert copied["privacy"]["mia_auc"] == 1.0
-    # The held-out rows: no copies, and the attack calls them the members.
-    unseen = evaluate_table(train, holdout, holdout=holdout).metrics
-    assert unseen["privacy"]["exact_copies"]["count"] == 0
-    assert unseen["privacy"]["mia_auc"] == 0.0
+    # Every copy is closer to a training row: the share a fresh sample shows
+    # (the training rows' share of all real rows) is the excess.
+    baseline = len(train) / (len(train) + len(holdout))
+    assert copied["privacy"]["dcr_excess"] == pytest.approx(1 - baseline)
+    assert copied["relationships"]["worst_gap"] == pytest.approx(0.0, abs=1e-12)
     # Each column of the held-out rows shuffled on its own: the same column
-    # shapes, but the pairs' trends are gone.
+    # shapes, but the pairs' trends are gone. Given as the floor beside the
+    # held-out rows, its headline figures are those of its own report.
     rng = np.random.default_rng(0)
     shuffled = holdout.apply(lambda column: rng.permutation(column.to_numpy()))
+    # The held-out rows: no copies, and the attack calls them the members.
+    result = evaluate_table(train, holdout, holdout=holdout, floor=shuffled)
+    unseen = result.metrics
+    assert unseen["privacy"]["exact_copies"]["count"] == 0
+    assert unseen["privacy"]["mia_auc"] == 0.0
+    assert unseen["privacy"]["dcr_excess"] == pytest.approx(-baseline)
     broken = evaluate_table(train, shuffled, holdout=holdout).metrics
     assert broken["quality"]["column_shapes"] == pytest.approx(
         unseen["quality"]["column_shapes"]
@@ -166,6 +187,10 @@ def test_known_tables_get_known_figures():
         broken["quality"]["column_pair_trends"]
         < unseen["quality"]["column_pair_trends"] - 0.05
     )
+    assert broken["relationships"]["worst_gap"] > 0.5
+    floor = {k: v for k, v in broken["headline"].items() if k != "mia_auc"}
+    assert unseen["floor"] == floor
+    assert f"floor {floor['quality']:.3f}" in result.page
 
 
 def test_known_images_get_known_figures():

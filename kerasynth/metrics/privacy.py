@@ -12,6 +12,11 @@ out of training, drawn from the same population):
   same number of rows (the larger one is subsampled, seeded), so a generator
   that learned the population and not its training rows scores about 0.5, and
   a copying one about 1.
+- **DCR excess** (`shared/FIDELITY.md`): sdmetrics' DCROverfittingProtection
+  share of synthetic rows closer to a training row than to a holdout row,
+  over all rows and in its own range-normalised distance, minus the share a
+  fresh sample shows, `n_train / (n_train + n_holdout)`
+  (`kerasynth.metrics.dcr_overfitting`).
 - **Exact copies**: synthetic rows equal to a training row on every column.
 - **Membership inference**: an attacker who holds the synthetic table and a
   real record guesses "it was in the training set" when the record has a
@@ -24,7 +29,7 @@ out of training, drawn from the same population):
 with the training rows' mean and standard deviation (missing values imputed
 with the training median, plus a 0/1 missing flag per column that had
 missing values) and categorical columns one-hot (0/1; a category the training
-rows lack encodes as all zeros): `kerasynth.metrics.table.feature_encoder`,
+rows lack encodes as all zeros): `kerasynth.metrics.table_features.feature_encoder`,
 fitted on the training rows. Two rows that differ in one category are
 `sqrt(2)` apart, about as far as 1.4 standard deviations in one number. A
 `TableTransformer` passed in supplies the column kinds (its categorical and
@@ -46,11 +51,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kerasynth.metrics.table import (
-    column_kinds,
-    feature_encoder,
-    prepare_features,
-)
+from kerasynth.metrics.columns import column_kinds
+from kerasynth.metrics.dcr_overfitting import dcr_overfitting
+from kerasynth.metrics.table_features import feature_encoder, prepare_features
 
 SPACE_DESCRIPTION = (
     "Euclidean, numerical columns standardised on the training rows "
@@ -174,7 +177,7 @@ def privacy_report(
             kinds; its columns are the ones compared.
         metadata: optional `{column: "categorical" | "numerical"}` kinds,
             instead of a transformer. Without either, kinds come from the
-            training dtypes (`kerasynth.metrics.table.column_kinds`) and all
+            training dtypes (`kerasynth.metrics.columns.column_kinds`) and all
             training columns are compared.
         seed: seeds the subsample.
 
@@ -183,7 +186,12 @@ def privacy_report(
         `n_synthetic`, `n_reference`, `seed`; `dcr_train` and `dcr_holdout`
         (`{"median", "p05"}` of the synthetic rows' DCR to each set);
         `closer_to_train_share` and `closer_to_train_reference` (0.5);
-        `exact_copies` (`{"count", "share"}` of synthetic rows); `mia_auc`.
+        `exact_copies` (`{"count", "share"}` of synthetic rows); `mia_auc`;
+        `dcr_overfitting` (sdmetrics' DCROverfittingProtection on every row,
+        in its range-normalised distance, with the baseline `n_train /
+        (n_train + n_holdout)`: `kerasynth.metrics.dcr_overfitting`) and its
+        `dcr_excess`, the share of synthetic rows closer to a training row
+        minus that baseline (`shared/FIDELITY.md`).
 
     Raises:
         ValueError: a table without rows or without a compared column, both
@@ -235,6 +243,7 @@ def privacy_report(
     mia_auc = float(roc_auc_score(labels, -np.r_[member, non_member]))
 
     copies = exact_copies(synthetic, train, list(kinds))
+    overfitting = dcr_overfitting(train, holdout, synthetic, kinds)
     return {
         "space": SPACE_DESCRIPTION,
         "columns": list(kinds),
@@ -249,6 +258,8 @@ def privacy_report(
         "closer_to_train_reference": 0.5,
         "exact_copies": {"count": copies, "share": copies / len(synthetic)},
         "mia_auc": mia_auc,
+        "dcr_overfitting": overfitting,
+        "dcr_excess": overfitting["dcr_excess"],
     }
 
 

@@ -7,7 +7,7 @@ both on the same real test set. `ratio` = synthetic score / real score: about
 1 means the synthetic data can stand in for the real data for that task.
 
 - `tstr_table`: a scikit-learn random forest on one-hot and standardised
-  features (`kerasynth.metrics.table.feature_encoder`, fitted on each
+  features (`kerasynth.metrics.table_features.feature_encoder`, fitted on each
   training side), predicting a target column of a table.
 - `tstr_images`: a small Keras CNN classifying labelled images.
 """
@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from kerasynth.data.transformer import MAX_INFERRED_CATEGORIES
-from kerasynth.metrics.table import column_kinds, feature_encoder, prepare_features
+from kerasynth.metrics.columns import column_kinds
+from kerasynth.metrics.table_features import feature_encoder, prepare_features
 
 TASKS = ("auto", "classification", "regression")
 HEADLINE = {"classification": "f1_macro", "regression": "r2"}
