@@ -66,6 +66,13 @@ def test_table_report_files_and_metrics(table_report):
                  "privacy", "dcr-excess", "utility-ratio"):  # fmt: skip
         assert f'id="summary-{card}"' in page, card
     assert "<h2>Relationships</h2>" in page
+    # The independent floor is scored beside the model, and shows on the page:
+    # its columns are independent, so it loses the diabetes table's strong
+    # pairs (real halves score 0.91 on trends; independent columns 0.68).
+    floor = metrics["floor"]
+    assert set(floor) >= {"quality", "column_pair_trends", "detection_auc"}
+    assert floor["column_pair_trends"] < 0.8
+    assert "floor " in page
 
 
 @pytest.mark.slow

@@ -105,13 +105,20 @@ class TableTask(Task):
     def evaluation_sets(
         self, model, train, held, *, num_samples=None, seed=0, target=None
     ):
-        """The arguments of `kerasynth.evaluation.evaluate_table`."""
+        """The arguments of `kerasynth.evaluation.evaluate_table`, with the
+        `independent` floor beside the model: each column drawn from its own
+        marginal of `train`, as many rows, so the report shows what the model
+        adds to shuffling the columns."""
+        count = num_samples or len(train)
+        floor = registry.get_model("independent", transformer=model.transformer)
+        floor.adapt(train.frame)
         return {
             "real": train.frame,
-            "synthetic": model.generate(num_samples or len(train), seed=seed),
+            "synthetic": model.generate(count, seed=seed),
             "holdout": None if held is None else held.frame,
             "target": target,
             "transformer": model.transformer,
+            "floor": floor.generate(count, seed=seed),
         }
 
     def serving(self, model):
