@@ -24,4 +24,3 @@ def test_categories_and_modes_are_drawn_with_their_probabilities():
     np.testing.assert_allclose(drawn[:, 1:4].mean(0), [0.5, 0.3, 0.2], atol=0.03)
     np.testing.assert_allclose(drawn[:, 4:6].mean(0), [0.6, 0.4], atol=0.03)
     assert (drawn[:, 0] == np.float32(0.1)).all()  # values pass through
-
