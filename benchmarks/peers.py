@@ -602,9 +602,9 @@ def keras_contender(
     the project's pipelines (`make_dataset`, or `make_pair_dataset` with the
     model's noise pairing for Pix2Pix). `step` is our DCGAN's."""
     from kerasynth import registry, runtime
+    from kerasynth.callbacks import EpochTimer
     from kerasynth.data.pairs import make_pair_dataset
     from kerasynth.data.pipeline import make_dataset
-    from kerasynth.training import EpochTimer
 
     # Only a non-default step is passed, so older kerasynth versions run too.
     kwargs = {"step": step} if model_name == "dcgan" and step != "fresh" else {}

@@ -285,7 +285,7 @@ def measure(
     import tensorflow as tf
 
     from kerasynth import runtime
-    from kerasynth.training import EpochTimer
+    from kerasynth.callbacks import EpochTimer
 
     gpu = bool(tf.config.list_physical_devices("GPU"))
     if gpu:

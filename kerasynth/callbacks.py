@@ -247,3 +247,30 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         # the epochs between), never from a missing or broken file.
         os.replace(partial_weights, self._weights_path)
         os.replace(partial_metadata, self._training_metadata_path)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall time of every epoch (the first one includes tracing).
+
+    Under `graph_fit.fit_in_graph` a compiled call's time is counted in the
+    first of its epochs.
+    """
+
+    logs_only = True  # reads no weights: `graph_fit` may replay it
+
+    def __init__(self):
+        super().__init__()
+        self.durations: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.durations.append(time.perf_counter() - self._start)
+
+    def steady_rate(self, samples_per_epoch: int) -> float:
+        """Samples per second over the epochs after the first (or the first,
+        if it is the only one)."""
+        durations = self.durations[1:] or self.durations
+        return samples_per_epoch * len(durations) / max(sum(durations), 1e-9)

@@ -208,7 +208,7 @@ def list_models():
 def train(**options):
     """Train a model and write its run directory."""
     _import_tensorflow_quietly()
-    from kerasynth import training
+    from kerasynth import resume, training
 
     # Model hyperparameters go to the model's constructor only when given,
     # so its own defaults apply otherwise.
@@ -250,7 +250,7 @@ def train(**options):
     )
     try:
         result = training.train(config)
-    except training.TrainingInterrupted as interrupted:
+    except resume.TrainingInterrupted as interrupted:
         click.echo(str(interrupted), err=True)
         raise click.exceptions.Exit(INTERRUPTED) from None
     click.echo(result.summary())

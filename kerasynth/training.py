@@ -9,16 +9,12 @@ table models are built from the transformer fitted on the data); Keras'
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
-import json
 import logging
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +23,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasynth import graph_fit, locks, registry, runs, runtime, tasks
+from kerasynth import callbacks as callbacks_module
+from kerasynth import graph_fit, locks, registry, resume, runs, runtime, tasks
 from kerasynth.config import TrainConfig
 from kerasynth.versions import package_versions
 
@@ -67,33 +64,6 @@ class Fitted:
     history: dict[str, list[float]]
     transformer: Any = None
     context: Any = None  # what sampling needs (Pix2Pix: real images)
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of every epoch (the first one includes tracing).
-
-    Under `graph_fit.fit_in_graph` a compiled call's time is counted in the
-    first of its epochs.
-    """
-
-    logs_only = True  # reads no weights: `graph_fit` may replay it
-
-    def __init__(self):
-        super().__init__()
-        self.durations: list[float] = []
-        self._start = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.durations.append(time.perf_counter() - self._start)
-
-    def steady_rate(self, samples_per_epoch: int) -> float:
-        """Samples per second over the epochs after the first (or the first,
-        if it is the only one)."""
-        durations = self.durations[1:] or self.durations
-        return samples_per_epoch * len(durations) / max(sum(durations), 1e-9)
 
 
 def _verbosity(verbose):
@@ -230,7 +200,7 @@ def fit(
         logger.info(
             "Training %s on %s", config.model, inputs.description["description"]
         )
-        timer = EpochTimer()
+        timer = callbacks_module.EpochTimer()
         started = time.perf_counter()
         fit_callbacks = [
             keras.callbacks.TerminateOnNaN(),
@@ -396,9 +366,9 @@ def _train_locked(config: TrainConfig, data: Any, output: Path) -> TrainResult:
             f"Nothing to resume: no interrupted run of {output} ({work_dir})."
         )
     work_dir.mkdir(parents=True, exist_ok=True)
-    _check_same_run(config, work_dir / RESUME_FILE)
+    resume.check_same_run(config, work_dir / resume.RESUME_FILE)
     try:
-        with _terminate_as_interrupt():
+        with resume.terminate_as_interrupt():
             fitted = fit(config, data, work_dir=work_dir)
     except BaseException as error:
         # Keep the work directory only if it holds an epoch to resume from.
@@ -406,76 +376,15 @@ def _train_locked(config: TrainConfig, data: Any, output: Path) -> TrainResult:
         if not backup.exists():
             shutil.rmtree(work_dir, ignore_errors=True)
         elif isinstance(error, KeyboardInterrupt):
-            raise TrainingInterrupted(
-                f"Interrupted after epoch {_backed_up_epochs(backup)}: run the "
-                "same command with --resume to continue."
+            raise resume.TrainingInterrupted(
+                f"Interrupted after epoch {resume.backed_up_epochs(backup)}: run "
+                "the same command with --resume to continue."
             ) from None
         raise
     write_run(fitted, output, overwrite=config.overwrite, work_dir=work_dir)
     shutil.rmtree(work_dir, ignore_errors=True)
     fitted.result.run_dir = output
     return fitted.result
-
-
-RESUME_FILE = "train_config.json"  # in the work directory
-# Options that may differ between a run and its resume.
-_RESUMABLE_CHANGES = ("resume", "overwrite", "verbose")
-
-
-def _check_same_run(config: TrainConfig, path: Path) -> None:
-    """Records `config` beside a new run's backup; on ``--resume`` refuses,
-    in one line and before any model is built, options that differ from
-    the interrupted run's (another model or image size cannot load its
-    backup, and other data or seeds would not continue it)."""
-    options = {
-        name: value
-        for name, value in json.loads(config.to_json()).items()
-        if name not in _RESUMABLE_CHANGES
-    }
-    if config.resume and path.exists():
-        recorded = json.loads(path.read_text())
-        changed = [
-            f"{name} {options.get(name)!r} (was {recorded.get(name)!r})"
-            for name in sorted(set(options) | set(recorded))
-            if options.get(name) != recorded.get(name)
-        ]
-        if changed:
-            raise ValueError(
-                "--resume needs the options of the interrupted run; these "
-                f"differ: {'; '.join(changed)}"
-            )
-        return
-    runs.write_json(path, options)
-
-
-class TrainingInterrupted(Exception):
-    """Ctrl-C or SIGTERM stopped a run that can be resumed; the message says
-    how (the CLI prints it as one line)."""
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM (a scheduler's stop, `kill`) stops training as Ctrl-C does:
-    the backup of the last epoch stays, and the run can be resumed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _backed_up_epochs(backup: Path) -> int | str:
-    try:
-        return json.loads((backup / "training_metadata.json").read_text())["epoch"]
-    except (OSError, ValueError, KeyError):
-        return "its last backup"
 
 
 def _train_as_worker(config: TrainConfig, data: Any) -> TrainResult:

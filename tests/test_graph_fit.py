@@ -8,7 +8,7 @@ import tensorflow as tf
 from test_table_models import TINY, oasis_like
 
 from kerasynth import TableSynthesizer, graph_fit
-from kerasynth.training import EpochTimer
+from kerasynth.callbacks import EpochTimer
 
 
 class NaNAfter(keras.Model):

@@ -177,6 +177,7 @@ def test_a_live_run_locks_its_output(tmp_path):
 
 
 def test_resume_with_other_options_is_refused_in_one_line(tmp_path):
+    from kerasynth import resume
     from kerasynth.testing import invoke_cli
 
     output = tmp_path / "run"
@@ -184,7 +185,7 @@ def test_resume_with_other_options_is_refused_in_one_line(tmp_path):
     work.mkdir()
     first = TrainConfig(model="dcgan", output=str(output), seed=3,
                         model_kwargs={"image_size": 32})  # fmt: skip
-    training._check_same_run(first, work / training.RESUME_FILE)  # records it
+    resume.check_same_run(first, work / resume.RESUME_FILE)  # records it
     (work / "backup").mkdir()
     result = invoke_cli("train", "--model", "dcgan", "--image-size", "64",
                         "--seed", "3", "--output", str(output), "--resume")  # fmt: skip
@@ -196,4 +197,4 @@ def test_resume_with_other_options_is_refused_in_one_line(tmp_path):
     # The same options resume (the check passes; nothing is recorded anew).
     again = TrainConfig(model="dcgan", output=str(output), seed=3, resume=True,
                         model_kwargs={"image_size": 32})  # fmt: skip
-    training._check_same_run(again, work / training.RESUME_FILE)
+    resume.check_same_run(again, work / resume.RESUME_FILE)

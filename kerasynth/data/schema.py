@@ -47,7 +47,7 @@ import pandas as pd
 from kerasynth.data.column_values import (
     categorical_series,
     decimal_places,
-    is_text,
+    infer_kind,
     numeric_values,
     numerical_dtype,
     numerical_series,
@@ -57,13 +57,6 @@ from kerasynth.data.column_values import (
 logger = logging.getLogger("kerasynth")
 
 KINDS = ("categorical", "numerical")
-MAX_INFERRED_CATEGORIES = 10
-# A text column with more distinct values than this (and than half its rows)
-# is warned about: it is more likely free text or a code than a category.
-HIGH_CARDINALITY = 50
-# Share of number-like values above which a text column is a numerical
-# column with typos rather than a categorical one.
-NUMERIC_TEXT_SHARE = 0.9
 FORMAT_VERSION = 1
 
 
@@ -363,7 +356,7 @@ def _declared_kinds(
 
 
 def _infer_column(name: str, series: pd.Series, kind: str | None) -> ColumnSchema:
-    kind = kind or _infer_kind(name, series)
+    kind = kind or infer_kind(name, series)
     if kind == "categorical":
         dtype_categories, ordered = None, False
         if isinstance(series.dtype, pd.CategoricalDtype):
@@ -389,57 +382,3 @@ def _infer_column(name: str, series: pd.Series, kind: str | None) -> ColumnSchem
         integer=integer,
         decimals=decimal_places(present),
     )
-
-
-def _warn_about_text(name: str, present: pd.Series, numeric_share: float) -> None:
-    """Says what happens to a text column that is unlikely to be a category
-    as the user meant it: numbers mixed with words, or so many distinct
-    values that each becomes its own one-hot slot."""
-    if numeric_share > 0:
-        words = present[pd.to_numeric(present, errors="coerce").isna()].unique()
-        logger.warning(
-            "Column %r mixes numbers (%.0f%% of its values) with text (%s): it "
-            "is modelled as categorical, one category per distinct value; fix "
-            "the text values to model it as numbers.",
-            name, 100 * numeric_share, ", ".join(repr(w) for w in words[:3]),
-        )  # fmt: skip
-    distinct = present.nunique()
-    if distinct > HIGH_CARDINALITY and distinct > len(present) / 2:
-        logger.warning(
-            "Column %r has %d distinct values in %d rows: each becomes its own "
-            "category (%d one-hot slots), and rare ones are barely learned; "
-            "leave it out (--columns) unless it really is a category.",
-            name, distinct, len(present), distinct,
-        )  # fmt: skip
-
-
-def _infer_kind(name: str, series: pd.Series) -> str:
-    """The inference rule of the module docstring."""
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
-    if is_text(dtype):
-        present = series.dropna()
-        parsed = pd.to_numeric(present, errors="coerce")
-        share = float(parsed.notna().mean()) if len(present) else 0.0
-        if NUMERIC_TEXT_SHARE <= share < 1.0:
-            bad = present[parsed.isna()]
-            raise ValueError(
-                f"Column {name!r} looks numerical ({share:.0%} of its values are "
-                f"numbers) but holds the non-numeric value {bad.iloc[0]!r} "
-                f"(row {bad.index[0]}); fix the value, or declare the column "
-                f"categorical (categorical=[{name!r}], CLI --categorical)"
-            )
-        _warn_about_text(name, present, share)
-        return "categorical"
-    if pd.api.types.is_complex_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        raise ValueError(
-            f"Column {name!r} has dtype {dtype}, which cannot be modelled; "
-            "convert it to numbers or text"
-        )
-    distinct = series.nunique(dropna=True)
-    # `0 < distinct`: a column with no value at all (which the transformer
-    # refuses) stays numerical, as its dtype says.
-    if 0 < distinct <= MAX_INFERRED_CATEGORIES and 2 * distinct <= series.notna().sum():
-        return "categorical"
-    return "numerical"

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from kerasynth.atomic import write_json
+from kerasynth.data.column_values import MAX_INFERRED_CATEGORIES
 from kerasynth.data.encoders import (
     ENCODERS,
     ColumnEncoder,
@@ -39,7 +40,6 @@ from kerasynth.data.encoders import (
 from kerasynth.data.encoders.mode_specific import check_mode_options
 from kerasynth.data.layout import Span, TableLayout
 from kerasynth.data.schema import (
-    MAX_INFERRED_CATEGORIES,
     ColumnSchema,
     TableSchema,
     check_declared,
