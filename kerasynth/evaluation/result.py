@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pandas as pd
 from kerasynth import report
 
 
+@dataclasses.dataclass
 class Evaluation:
     """Metrics (JSON-ready), the report page and its figures."""
 
