@@ -86,7 +86,7 @@ def evaluate_images(
             name: {
                 "median": float(np.nanmedian(v)),
                 "mode": _mode(v),
-                "mean": float(np.nanmean(v[np.isfinite(v)])),
+                "mean": _finite_mean(v),
             }
             for name, v in per_pair.items()
         },  # fmt: skip
@@ -125,6 +125,14 @@ def evaluate_images(
         copy_thresholds={"ssim": IMAGE_COPY_THRESHOLD, "ncc": IMAGE_NCC_COPY_THRESHOLD},
     )  # fmt: skip
     return Evaluation(metrics, page, figures)
+
+
+def _finite_mean(values: np.ndarray) -> float:
+    # PSNR of an exact copy is infinite: the mean is over the finite pairs,
+    # and NaN (not a warning) when there is none.
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.mean()) if finite.size else float("nan")
 
 
 def _mode(values: np.ndarray, bins: int = 40) -> float:

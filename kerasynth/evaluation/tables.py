@@ -170,6 +170,10 @@ def _table_pca(real, synthetic, seed):
     encoded = encoded.fillna(encoded.mean())
     values = encoded.to_numpy(float)
     values = (values - values.mean(0)) / np.maximum(values.std(0), 1e-9)
-    points = PCA(2, random_state=seed).fit_transform(values)
+    # A one-column table has one feature: its second axis is zeros.
+    components = min(2, values.shape[1])
+    points = PCA(components, random_state=seed).fit_transform(values)
+    if components < 2:
+        points = np.column_stack([points, np.zeros(len(points))])
     return figures_module.pca_figure(points[: len(real)], points[len(real) :],
                              "Rows in the first two principal components")  # fmt: skip
