@@ -50,7 +50,7 @@ def _columns(rows=300, seed=0):
 def _cases():
     frame = _columns()
     schema = infer_schema(frame)
-    for encoding in ("mode_specific", "plain"):
+    for encoding in ("mode_specific", "plain", "quantile"):
         for column in schema.columns:
             if encoding == "plain" and column.missing:
                 continue  # the plain encoders refuse missing values
@@ -201,7 +201,7 @@ def test_big_columns_fit_on_a_seeded_subsample(monkeypatch):
 # === Through the transformer, in a graph ===
 
 
-@pytest.mark.parametrize("encoding", ["mode_specific", "plain"])
+@pytest.mark.parametrize("encoding", ["mode_specific", "plain", "quantile"])
 def test_graph_inverse_matches_numpy_inverse(encoding):
     frame = mixed_frame()
     if encoding == "plain":
@@ -240,3 +240,23 @@ def test_outputs_keep_the_observed_decimal_places():
     # In a graph too (where Grappler rewrites divisions), to the last bit.
     graph = tf.function(transformer.inverse_transform_graph)(tf.constant(array))
     np.testing.assert_array_equal(graph["asf"].numpy(), restored["asf"])
+
+
+def test_quantile_encoder_gives_normal_scores_of_a_skewed_column():
+    # TabDDPM's preprocessing: whatever the column's shape, its encoding is
+    # close to N(0, 1), within the encoder's bound, and decodes to itself.
+    from scipy import stats
+
+    from kerasynth.data.encoders import QuantileEncoder
+
+    values = pd.Series(np.random.default_rng(0).lognormal(0.0, 1.0, 500).round(4))
+    column = infer_schema(values.to_frame("x")).column("x")
+    encoder = QuantileEncoder(column).fit(values)
+    scores = encoder.encode(values)[:, 0]
+    assert stats.kstest(scores, "norm").statistic < 0.01
+    assert np.abs(scores).max() == pytest.approx(encoder.bound, rel=1e-6)
+    assert encoder.bound == pytest.approx(stats.norm.ppf(1 - 0.5 / 500), rel=1e-6)
+    np.testing.assert_allclose(encoder.decode(scores[:, None]), values, atol=1e-9)
+    # Beyond the bound: the observed extremes, never outside them.
+    far = encoder.decode(np.array([[-40.0], [40.0]]))
+    np.testing.assert_array_equal(far, [values.min(), values.max()])

@@ -21,6 +21,8 @@ TINY = {
     "tvae": {"latent_dim": 4, "encoder_widths": (16,), "decoder_widths": (16,)},
     "tabular_gan": {},
     "tabular_vae": {},
+    "tab_ddpm": {"widths": (16,), "embedding_dim": 8, "timesteps": 20,
+                 "sampling_steps": 5},
     "gaussian_copula": {"num_quantiles": 64},
     "independent": {"num_quantiles": 64},
 }  # fmt: skip
@@ -143,7 +145,7 @@ def test_learns_the_embedded_table(name, epochs, ratio):
     assert ks_after < ratio * ks_before, (ks_before, ks_after)
 
 
-@pytest.mark.parametrize("name", ["ctgan", "tvae"])
+@pytest.mark.parametrize("name", ["ctgan", "tvae", "tab_ddpm"])
 def test_export_returns_decoded_rows(name, tmp_path):
     frame = oasis_like()
     model = registry.get_model(

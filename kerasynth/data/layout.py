@@ -72,6 +72,11 @@ class TableLayout:
         return self._encoders is not None
 
     @property
+    def encoders(self) -> list[ColumnEncoder]:
+        """The fitted column encoders, in column order."""
+        return list(self._check_fitted())
+
+    @property
     def schema(self) -> TableSchema:
         """The fitted `TableSchema`: the kinds the fidelity metrics should use."""
         self._check_fitted()

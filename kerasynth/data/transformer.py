@@ -4,12 +4,13 @@ Fitted once on the real frame, the transformer infers the frame's
 `TableSchema` (`kerasynth.data.schema`: column order, kinds, dtypes,
 rounding, missing values), fits one column encoder per column
 (`kerasynth.data.encoders`: `"mode_specific"`, CTGAN's mode-specific
-normalisation and one-hots, or the study's `"plain"` min-max numbers and
-codes) and publishes the span layout (`spans`: column, kind, activation,
-offset, width) that the generators, the conditional loss and the sampler
-all read. `inverse_transform` (NumPy) and `inverse_transform_graph`
-(TensorFlow, for SavedModels) take *activated* model outputs back to a frame
-in the original columns, order and dtypes. It saves to JSON beside a model.
+normalisation and one-hots; the study's `"plain"` min-max numbers and
+codes; or TabDDPM's `"quantile"` normal scores and one-hots) and publishes
+the span layout (`spans`: column, kind, activation, offset, width) that
+the generators, the conditional loss and the sampler all read.
+`inverse_transform` (NumPy) and `inverse_transform_graph` (TensorFlow, for
+SavedModels) take *activated* model outputs back to a frame in the original
+columns, order and dtypes. It saves to JSON beside a model.
 
 Randomness (the mixture fits, the subsample of big columns, the mode draws of
 `transform`) is seeded by `seed` and the column's position, so `transform` is
@@ -61,7 +62,7 @@ __all__ = [
 
 logger = logging.getLogger("kerasynth")
 
-ENCODINGS = ("mode_specific", "plain")
+ENCODINGS = ("mode_specific", "plain", "quantile")
 # 2: a schema and one encoder config per column; 1 (read, upgraded): one
 # dict per column mixing the two.
 FORMAT_VERSION = 2
@@ -81,8 +82,9 @@ class TableTransformer(TableLayout):
     Data using Conditional GAN" (NeurIPS), section 4.2.
 
     Args:
-        encoding: `"mode_specific"` (CTGAN, TVAE, DRAGAN) or `"plain"` (one
-            sigmoid number per column: the study's simple GAN and VAE).
+        encoding: `"mode_specific"` (CTGAN, TVAE, DRAGAN), `"plain"` (one
+            sigmoid number per column: the study's simple GAN and VAE) or
+            `"quantile"` (a number's normal score: TabDDPM).
         categorical: columns to model as categorical, whatever their dtype.
         numerical: columns to model as numerical (their values must all be
             numbers).

@@ -8,6 +8,7 @@ from kerasynth.models import (  # noqa: F401
     gaussian_copula,
     independent_columns,
     pix2pix,
+    tab_ddpm,
     tabular_gan,
     tabular_vae,
     tvae,

@@ -43,11 +43,12 @@ def gumbel_softmax(logits, temperature: float, seed):
     return distribution.sample(seed=seed)
 
 
-class _Blocks:
+class SoftmaxBlocks:
     """Index tables that gather the ``softmax`` spans of a row into one padded
     ``[B, spans, widest]`` block and scatter them back, so that a row with
     many categorical or mode spans costs a handful of ops, not a few per
-    span (CTGAN's step went from ~12 ms to ~X ms on OASIS)."""
+    span. Padding cells read column 0 and add `padding` (-1e9: a logit
+    that never wins); `valid` is 1 on the real cells, 0 on the padding."""
 
     def __init__(self, spans: Sequence):
         softmax = [s for s in spans if s.activation == "softmax"]
@@ -62,6 +63,7 @@ class _Blocks:
         self.padding = np.array(
             [[0.0 if j < s.width else -1e9 for j in range(self.widest)]
              for s in softmax] or [[0.0]], np.float32)  # fmt: skip
+        self.valid = (self.padding == 0.0).astype(np.float32)
         # For every output column: where its value comes from in
         # concat([elementwise, flat_blocks]).
         source = list(range(width))
@@ -71,6 +73,9 @@ class _Blocks:
         self.scatter = np.array(source, np.int32)
         self.is_tanh = np.array(
             [s.activation == "tanh" for s in spans for _ in range(s.width)]
+        )
+        self.is_linear = np.array(
+            [s.activation == "linear" for s in spans for _ in range(s.width)]
         )
 
     def take(self, rows):
@@ -83,27 +88,30 @@ class _Blocks:
         return tf.gather(tf.concat([elementwise, flat], axis=1), self.scatter, axis=1)
 
 
-_BLOCKS: dict[tuple, _Blocks] = {}
+_BLOCKS: dict[tuple, SoftmaxBlocks] = {}
 
 
-def _blocks(spans: Sequence) -> _Blocks:
+def softmax_blocks(spans: Sequence) -> SoftmaxBlocks:
+    """The (cached) index tables of the softmax spans of a layout."""
     key = tuple((s.start, s.width, s.activation) for s in spans)
     if key not in _BLOCKS:
-        _BLOCKS[key] = _Blocks(spans)
+        _BLOCKS[key] = SoftmaxBlocks(spans)
     return _BLOCKS[key]
 
 
 def activate(raw, spans: Sequence, *, temperature: float = 0.2, seed=None):
     """Generator logits -> rows as the discriminator sees them.
 
-    ``tanh`` and ``sigmoid`` spans get their activation; ``softmax`` spans
+    ``tanh`` and ``sigmoid`` spans get their activation, ``linear`` ones
+    (TabDDPM's normal scores) none; ``softmax`` spans
     get a Gumbel-softmax sample at `temperature` when a seed is given (CTGAN's
     training), else a plain softmax. All softmax spans are handled as one
     padded block.
     """
-    blocks = _blocks(spans)
+    blocks = softmax_blocks(spans)
     raw = tf.cast(raw, tf.float32)
     elementwise = tf.where(blocks.is_tanh, tf.tanh(raw), tf.sigmoid(raw))
+    elementwise = tf.where(blocks.is_linear, raw, elementwise)
     if not blocks.count:
         return elementwise
     logits = blocks.take(raw)
@@ -117,7 +125,7 @@ def activate(raw, spans: Sequence, *, temperature: float = 0.2, seed=None):
 def sample_categories(rows, spans: Sequence, seed):
     """Replaces every ``softmax`` span of activated rows by a one-hot category
     drawn from it (the Gumbel-max trick: exactly a categorical sample)."""
-    blocks = _blocks(spans)
+    blocks = softmax_blocks(spans)
     if not blocks.count:
         return rows
     rows = tf.cast(rows, tf.float32)

@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | `"mode_specific"` (CTGAN, TVAE, DRAGAN) | `OneHotEncoder` | `ModeSpecificEncoder` |
 | `"plain"` (the study's GAN and VAE) | `OrdinalEncoder` | `MinMaxEncoder` |
+| `"quantile"` (TabDDPM) | `OneHotEncoder` | `QuantileEncoder` |
 
 Each has `fit`, `encode`, `decode` (NumPy) and `decode_graph` (TensorFlow);
 the `TableTransformer` lays their blocks side by side and delegates every
@@ -20,6 +21,7 @@ from kerasynth.data.encoders.min_max import MinMaxEncoder
 from kerasynth.data.encoders.mode_specific import ModeSpecificEncoder
 from kerasynth.data.encoders.one_hot import OneHotEncoder
 from kerasynth.data.encoders.ordinal import OrdinalEncoder
+from kerasynth.data.encoders.quantile import QuantileEncoder
 from kerasynth.data.schema import ColumnSchema
 
 # (encoding, column kind) -> the encoder class.
@@ -28,6 +30,8 @@ ENCODERS = {
     ("mode_specific", "numerical"): ModeSpecificEncoder,
     ("plain", "categorical"): OrdinalEncoder,
     ("plain", "numerical"): MinMaxEncoder,
+    ("quantile", "categorical"): OneHotEncoder,
+    ("quantile", "numerical"): QuantileEncoder,
 }
 _BY_NAME = {cls.name: cls for cls in ENCODERS.values()}
 
@@ -40,6 +44,7 @@ __all__ = [
     "NumericalEncoder",
     "OneHotEncoder",
     "OrdinalEncoder",
+    "QuantileEncoder",
     "category_label",
     "encoder_from_config",
 ]
