@@ -139,6 +139,11 @@ def list_models():
 @click.option("--metadata", help="Tables: a JSON file of column kinds.")
 @click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's.")
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    help="Optimizer steps instead of --epochs (rounded up to whole epochs).",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's.")
 @click.option("--image-size", type=int, help="Image side. Default: the model's.")
 @click.option("--channels", type=click.Choice(["1", "3"]), help="Default: the model's.")
@@ -238,6 +243,7 @@ def train(**options):
         resume=options["resume"],
         output=options["output"],
         epochs=options["epochs"],
+        steps=options["steps"],
         batch_size=options["batch_size"],
         seed=options["seed"],
         mixed_precision=options["mixed_precision"],

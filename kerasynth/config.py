@@ -29,7 +29,10 @@ class TrainConfig:
             sub-folders).
         output: the run directory to create; `None` makes a new
             ``runs/<model>-<timestamp>``.
-        epochs: passes over the data; `None` uses the model's default.
+        epochs: passes over the data; `None` uses `steps` or the model's
+            default.
+        steps: optimizer steps, rounded up to whole epochs (give `epochs` or
+            `steps`, not both); `None` uses the model's default.
         batch_size: samples per step; `None` uses the model's default.
         seed: seeds every random number; `None` draws one (and records it).
         mixed_precision: ``auto``, ``off`` or a Keras policy name (see
@@ -72,6 +75,7 @@ class TrainConfig:
     conditional: bool = False
     output: str | None = None
     epochs: int | None = None
+    steps: int | None = None
     batch_size: int | None = None
     seed: int | None = None
     mixed_precision: str = "auto"
@@ -94,7 +98,12 @@ class TrainConfig:
     verbose: int | str = "auto"
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size"):
+        if self.epochs is not None and self.steps is not None:
+            raise ValueError(
+                "Give epochs or steps, not both. "
+                f"Received: epochs={self.epochs}, steps={self.steps}"
+            )
+        for name in ("epochs", "steps", "batch_size"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(

@@ -30,7 +30,10 @@ class TableSynthesizer:
     Args:
         model: a registered table model: ``ctgan``, ``tvae``, ``dragan``,
             ``tabular_gan`` or ``tabular_vae``.
-        epochs: passes over the table (`None`: the model's default).
+        epochs: passes over the table (`None`: `steps` or the model's
+            default).
+        steps: optimizer steps instead of epochs (`None`: the model's
+            default).
         batch_size: rows per step (`None`: the model's default).
         seed: seeds the run; `None` draws one (see `config["training"]`).
         columns: columns to model (`None`: all but constant and ID columns).
@@ -46,6 +49,7 @@ class TableSynthesizer:
         model: str = "ctgan",
         *,
         epochs: int | None = None,
+        steps: int | None = None,
         batch_size: int | None = None,
         seed: int | None = None,
         columns: list[str] | None = None,
@@ -58,6 +62,7 @@ class TableSynthesizer:
         self.config = TrainConfig(
             model=model,
             epochs=epochs,
+            steps=steps,
             batch_size=batch_size,
             seed=seed,
             columns=columns,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import math
 import shutil
 import sys
 import tempfile
@@ -147,6 +148,20 @@ def _run_callbacks(work_dir):
     ]
 
 
+def training_epochs(config: TrainConfig, model_class, steps_per_epoch: int) -> int:
+    """The epochs a run trains for: `config.epochs`; else `config.steps`
+    optimizer steps, rounded up to whole epochs; else the model's default,
+    in epochs or, for a model whose `training_defaults` give ``steps``
+    (a table model: an epoch of a small table is one or two steps), in
+    steps."""
+    if config.epochs is not None:
+        return config.epochs
+    steps = config.steps or model_class.training_defaults.get("steps")
+    if steps is None:
+        return model_class.training_defaults["epochs"]
+    return max(math.ceil(steps / max(steps_per_epoch, 1)), 1)
+
+
 def fit(
     config: TrainConfig,
     data: Any = None,
@@ -166,7 +181,6 @@ def fit(
     """
     model_class = registry.get_model_class(config.model)
     task = tasks.task_of(model_class)
-    epochs = config.epochs or model_class.training_defaults["epochs"]
     batch_size = config.batch_size or model_class.training_defaults["batch_size"]
     strategy_name = runtime.resolve_strategy(config.strategy)
     if strategy_name == "multi-worker" and config.seed is None:
@@ -194,6 +208,7 @@ def fit(
             inputs = task.prepare(config, batch_size, seed, data)
             model = inputs.model
             model.compile(jit_compile=jit_compile)
+        epochs = training_epochs(config, model_class, inputs.steps_per_epoch)
         if strategy_name == "multi-worker":
             runtime.check_multi_worker_batches(config.model, inputs.dataset)
             runtime.log_steps_as_vectors(model)
@@ -252,6 +267,7 @@ def fit(
             "epochs": epochs,
             "batch_size": batch_size,
             "steps_per_epoch": inputs.steps_per_epoch,
+            "steps": epochs * inputs.steps_per_epoch,
             "seed": seed,
             "mixed_precision": config.mixed_precision,
             "dtype_policy": policy,

@@ -91,3 +91,18 @@ def test_bad_tables_are_one_line_and_exit_2(tmp_path, text, args, message):
     assert lines[-1].startswith("Error: ") and message in lines[-1], result.stderr
     assert "Traceback" not in result.output
     assert not output.exists()
+
+
+def test_training_length_in_optimizer_steps(tmp_path):
+    # 442 rows in batches of 100: 4 steps an epoch, so 7 steps are 2 epochs.
+    result = run("train", "--model", "tvae", "--steps", 7, "--batch-size", 100,
+                 "--seed", 0, "--quiet", "--output", tmp_path / "run")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    training = json.loads((tmp_path / "run" / "config.json").read_text())["training"]
+    assert (training["epochs"], training["steps_per_epoch"]) == (2, 4)
+    assert training["steps"] == 8
+    both = run("train", "--model", "tvae", "--steps", 7, "--epochs", 2,
+               "--output", tmp_path / "both")  # fmt: skip
+    assert both.exit_code == 2
+    assert "epochs or steps, not both" in both.output
+    assert not (tmp_path / "both").exists()

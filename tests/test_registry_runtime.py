@@ -28,6 +28,38 @@ def test_registered_class_is_known_to_keras_saving():
     assert keras.saving.get_registered_object("kerasynth>DCGAN") is cls
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    # Keras first; or the package first, then TensorFlow, which asks
+    # importlib for Keras' spec before importing it.
+    "imports",
+    ["import keras, kerasynth", "import kerasynth, tensorflow, keras"],
+)
+def test_import_kerasynth_makes_a_saved_model_loadable(imports, tmp_path):
+    # In a fresh process that imports only the package (never
+    # kerasynth.models), Keras finds the saved model's class.
+    import subprocess
+    import sys
+
+    from table_cases import patients
+
+    from kerasynth.data.transformer import TableTransformer
+
+    frame = patients(rows=60)
+    transformer = TableTransformer(seed=0).fit(frame)
+    path = tmp_path / "model.keras"
+    registry.get_model("independent", transformer=transformer).save(path)
+    code = (f"{imports}\nimport sys\n"
+            f"model = keras.saving.load_model({str(path)!r})\n"
+            "print(type(model).__name__,"
+            "      'kerasynth.models.dcgan' in sys.modules)")  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["IndependentColumns", "True"]
+
+
 def test_registering_another_class_under_a_taken_name_fails():
     with pytest.raises(ValueError, match="already registered"):
         registry.register_model("dcgan", task="latent_images")(
@@ -112,6 +144,7 @@ def test_every_registered_model_has_a_task():
         "gaussian_copula": "tables",
         "independent": "tables",
         "pix2pix": "translation",
+        "tab_ddpm": "tables",
         "tabular_gan": "tables",
         "tabular_vae": "tables",
         "tvae": "tables",

@@ -18,8 +18,9 @@ import tensorflow as tf
 class GenerativeModel(keras.Model):
     """A Keras model that generates synthetic samples from latent noise.
 
-    Subclasses set `training_defaults` (the epochs and batch size of their
-    paper, which `kerasynth train` uses when the user gives none) and
+    Subclasses set `training_defaults` (the batch size and the epochs of
+    their paper, or its optimizer ``steps``, which `kerasynth train` uses
+    when the user gives none: `kerasynth.training.training_epochs`) and
     implement `generate()`; `register_model` sets `registry_name` and
     `task`. The model owns its latent noise (`latent_noise`), so
     `generate()` and an exported ``sample`` signature draw exactly the same
