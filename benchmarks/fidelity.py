@@ -127,7 +127,6 @@ def score(train, holdout, rows, kinds, seed, *, reference=False) -> dict[str, An
     from kerasynth.metrics.detection import detection_auc
     from kerasynth.metrics.quality import quality_score
     from kerasynth.metrics.relationships import relationships
-    from kerasynth.metrics.utility import tstr_table
 
     quality = quality_score(train, rows, metadata=kinds)
     correlations = {
@@ -156,19 +155,32 @@ def score(train, holdout, rows, kinds, seed, *, reference=False) -> dict[str, An
     }
     if not reference:
         dcr = dcr_overfitting(train, holdout, rows, kinds)
-        utility = tstr_table(
-            train, rows, holdout, TARGET, "classification", seed, metadata=kinds
-        )
-        real_auc, synthetic_auc = (utility[s]["roc_auc"] for s in ("real", "synthetic"))
         figures |= {
             "dcr_excess": dcr["dcr_excess"],
             "dcr_excess_shared_ranges": dcr["dcr_excess_shared_ranges"],
-            "trtr_auc": real_auc,
-            "tstr_auc": synthetic_auc,
-            "tstr_trtr": synthetic_auc / real_auc if real_auc else None,
-            "tstr_trtr_f1": utility["ratio"],
+            **utility(train, holdout, rows, kinds, seed),
         }
     return rounded(figures)
+
+
+def utility(train, holdout, rows, kinds, seed) -> dict[str, Any]:
+    """TSTR/TRTR for `TARGET`: the ROC AUC ratio (and the F1 one), or a
+    `tstr_undefined` reason when the scored rows hold a single class."""
+    from kerasynth.metrics.utility import tstr_table
+
+    classes = rows[TARGET].nunique()
+    if classes < 2:
+        return {"tstr_undefined": f"the scored rows have {classes} {TARGET} class"}
+    result = tstr_table(
+        train, rows, holdout, TARGET, "classification", seed, metadata=kinds
+    )
+    real_auc, synthetic_auc = (result[s]["roc_auc"] for s in ("real", "synthetic"))
+    return {
+        "trtr_auc": real_auc,
+        "tstr_auc": synthetic_auc,
+        "tstr_trtr": synthetic_auc / real_auc if real_auc else None,
+        "tstr_trtr_f1": result["ratio"],
+    }
 
 
 def rounded(value: Any) -> Any:
@@ -422,6 +434,8 @@ def summary(records: list[dict]) -> str:
             scored = [r for r in runs if "error" not in r]
             notes += [f"- {model}, seed {r['seed']}: {r['error']}"
                       for r in runs if "error" in r]  # fmt: skip
+            notes += [f"- {model}, seed {r['seed']}: no TSTR, {r['tstr_undefined']}"
+                      for r in runs if "tstr_undefined" in r]  # fmt: skip
             skipped = [r for r in mine if r["model"] == model and "skipped" in r]
             notes += [f"- {model}: skipped, {r['skipped']}" for r in skipped]
             if not scored:
