@@ -72,7 +72,8 @@ def current_rss_mb() -> int | None:
 
 
 def others_cpu_seconds() -> float | None:
-    """CPU seconds used so far by all processes but this one."""
+    """CPU seconds used so far by all processes but this one and the
+    children it has waited for (a timed ``subprocess.run`` is its own work)."""
     if psutil is None:
         return None
     machine, own = psutil.cpu_times(), psutil.Process().cpu_times()
@@ -80,7 +81,7 @@ def others_cpu_seconds() -> float | None:
         getattr(machine, name, 0.0)
         for name in ("user", "nice", "system", "irq", "softirq")
     )
-    return busy - own.user - own.system
+    return busy - own.user - own.system - own.children_user - own.children_system
 
 
 class LoadMeter:
