@@ -148,7 +148,16 @@ def _run_callbacks(work_dir):
     ]
 
 
-def training_epochs(config: TrainConfig, model_class, steps_per_epoch: int) -> int:
+def _batches(dataset) -> int | None:
+    # The batches of a finite dataset (an image epoch), None if unknown.
+    cardinality = getattr(dataset, "cardinality", None)
+    count = int(cardinality()) if cardinality is not None else -1
+    return count if count > 0 else None
+
+
+def training_epochs(
+    config: TrainConfig, model_class, steps_per_epoch: int | None
+) -> int:
     """The epochs a run trains for: `config.epochs`; else `config.steps`
     optimizer steps, rounded up to whole epochs; else the model's default,
     in epochs or, for a model whose `training_defaults` give ``steps``
@@ -159,7 +168,12 @@ def training_epochs(config: TrainConfig, model_class, steps_per_epoch: int) -> i
     steps = config.steps or model_class.training_defaults.get("steps")
     if steps is None:
         return model_class.training_defaults["epochs"]
-    return max(math.ceil(steps / max(steps_per_epoch, 1)), 1)
+    if not steps_per_epoch:
+        raise ValueError(
+            "steps needs an epoch of a known number of batches; this "
+            f"dataset's is unknown: give epochs. Received: steps={steps}"
+        )
+    return max(math.ceil(steps / steps_per_epoch), 1)
 
 
 def fit(
@@ -208,7 +222,8 @@ def fit(
             inputs = task.prepare(config, batch_size, seed, data)
             model = inputs.model
             model.compile(jit_compile=jit_compile)
-        epochs = training_epochs(config, model_class, inputs.steps_per_epoch)
+        per_epoch = inputs.steps_per_epoch or _batches(inputs.dataset)
+        epochs = training_epochs(config, model_class, per_epoch)
         if strategy_name == "multi-worker":
             runtime.check_multi_worker_batches(config.model, inputs.dataset)
             runtime.log_steps_as_vectors(model)
@@ -267,7 +282,7 @@ def fit(
             "epochs": epochs,
             "batch_size": batch_size,
             "steps_per_epoch": inputs.steps_per_epoch,
-            "steps": epochs * inputs.steps_per_epoch,
+            "steps": epochs * per_epoch if per_epoch else None,
             "seed": seed,
             "mixed_precision": config.mixed_precision,
             "dtype_policy": policy,
