@@ -13,6 +13,10 @@ if TYPE_CHECKING:  # TensorFlow is imported only inside the graph methods
 
 # Most rows the mixture is fitted on; bigger columns use a seeded subsample.
 MAX_FIT_ROWS = 10_000
+# Most rows x iterations of the variational mixture fit: 100 iterations (the
+# paper's code) on MAX_FIT_ROWS rows, up to MAX_ITERATIONS on small columns.
+ITERATION_BUDGET = 100 * MAX_FIT_ROWS
+MIN_ITERATIONS, MAX_ITERATIONS = 100, 1000
 _ALPHA_LIMIT = 0.99
 _STD_MULTIPLE = 4.0  # alpha = (c - mean) / (4 std): the paper's scale
 
@@ -47,6 +51,13 @@ class ModeSpecificEncoder(NumericalEncoder):
       seeded subsample of bigger columns), with k-means++ seeding instead of
       a full k-means run and diagonal covariances (the same model in one
       dimension): six times faster on OASIS (about 0.03 s a column).
+      The fit runs for up to `ITERATION_BUDGET / rows` iterations (between
+      100 and 1,000): stopped at the paper code's 100, the mixture on a small
+      column has not converged (OASIS-1's eTIV, nWBV and ASF, 305 rows, need
+      130-430) and keeps a redundant mode on top of another; since a value's
+      mode is drawn, such a mode is noise in the encoding that a model must
+      learn, and a TVAE trained on it keeps less of eTIV~ASF (r -0.87
+      against -0.90, real -0.99) and of the pair trends (0.88 against 0.90).
     - a value `c` becomes a "value" span (width 1, tanh)
       `alpha = (c - mean_k) / (4 std_k)` clipped to [-0.99, 0.99] and a
       "mode" span (softmax), the one-hot of its mode `k`. As in the paper, `k`
@@ -117,11 +128,12 @@ class ModeSpecificEncoder(NumericalEncoder):
             weight_concentration_prior_type="dirichlet_process",
             weight_concentration_prior=0.001,
             init_params="k-means++",
-            max_iter=100,
+            max_iter=mixture_iterations(present.size),
             random_state=int(rng.integers(2**31 - 1)),
         )
         with warnings.catch_warnings():
-            # 100 iterations are enough for the modes; CTGAN also stops there.
+            # A big column may stop before convergence; its modes are
+            # settled by then, and there are data enough to learn them.
             warnings.simplefilter("ignore", ConvergenceWarning)
             mixture.fit(((present - center) / scale)[:, None])
         keep = mixture.weights_ > self.weight_threshold
@@ -198,6 +210,15 @@ class ModeSpecificEncoder(NumericalEncoder):
 
         start = 1 + self.num_modes
         return tf.equal(tf.argmax(block[:, start : start + 2], axis=1), 1)
+
+
+def mixture_iterations(rows: int) -> int:
+    """Most iterations of the mixture fit on `rows` values: the paper code's
+    100 on `MAX_FIT_ROWS` rows, more on smaller columns (at most 1,000), so
+    that a small column's fit converges at no more cost than a big one's."""
+    return int(
+        np.clip(ITERATION_BUDGET // max(rows, 1), MIN_ITERATIONS, MAX_ITERATIONS)
+    )
 
 
 def _is_int(value) -> bool:
