@@ -62,16 +62,18 @@ class TVAE(VariationalModel, TableGenerativeModel):
     Training length: the paper's 300 epochs were meant for tables of
     thousands of rows. A table no larger than a batch (OASIS-1's 305
     training rows) has one step an epoch, and 300 steps leave the model
-    barely trained: the posterior is still almost the prior (3 nats of KL
-    over all 128 latent dimensions), the learned sigmas have *grown* to the
-    reconstruction error (0.16, against a value spread of 0.25), and each
-    mode softmax is unsure (largest probability 0.57-0.70), so every
-    column's mode is drawn almost independently of the others' and the
-    joint structure is lost (Age~nWBV r -0.29, real -0.86). After 3,000
-    steps nine latent dimensions carry the rows (14 nats), the sigmas are
-    0.01-0.04 and the modes are reconstructed 96-100 % of the time: Age~nWBV
-    r -0.78 and eTIV~ASF -0.87 (real -0.99). Hence 3,000 epochs of 500: 3,000
-    steps on a table of up to 500 rows (more on a bigger table).
+    barely trained (measured on OASIS-1, seed 0): the posterior is still
+    about the prior (under 3 nats of KL over all 128 latent dimensions), the
+    learned sigmas have *grown* to the reconstruction error (0.16-0.17,
+    against a value spread of 0.25) and every mode softmax is unsure (its
+    largest probability 0.55-0.75 on average), so each column's mode is
+    drawn almost independently of the others' and the joint structure is
+    lost (Age~nWBV r -0.19, real -0.86). After 3,000 steps six latent
+    dimensions carry the rows (13.5 nats), the sigmas are 0.010-0.016 and
+    the modes are reconstructed 99-100 % of the time: over seeds 0-2, Age~nWBV
+    r -0.75 and eTIV~ASF -0.90 (real -0.99), column pair trends 0.90. Hence
+    3,000 epochs of 500: 3,000 steps on a table of up to 500 rows (more on a
+    bigger table). Smaller batches for as many steps did worse.
 
     Args:
         transformer: the fitted `TableTransformer` or its config.
