@@ -80,8 +80,9 @@ class CTGAN(AdversarialModel, TableGenerativeModel):
     even learned the marginals (mean KS 0.22) and the columns are about
     independent (Age~nWBV r -0.05, real -0.86). 3,000 steps reach a mean KS
     of 0.12-0.15 and Age~nWBV r -0.64 to -0.68; smaller batches for as many
-    steps do worse (batches of 100: 10 packs a critic step). Hence 3,000
-    epochs of 500: 3,000 steps on a table of up to 500 rows.
+    steps do worse (batches of 100: 10 packs a critic step). Hence a default
+    length of 3,000 optimizer steps of 500 rows, whatever the table's size
+    (`training_defaults` in steps; ``--epochs`` still sets epochs).
 
     Args:
         transformer: the fitted `TableTransformer` (mode-specific encoding)
@@ -105,7 +106,7 @@ class CTGAN(AdversarialModel, TableGenerativeModel):
 
     input_kind = "conditional"
     conditional = True
-    training_defaults = {"epochs": 3000, "batch_size": 500}
+    training_defaults = {"steps": 3000, "batch_size": 500}
 
     def __init__(
         self,

@@ -71,9 +71,10 @@ class TVAE(VariationalModel, TableGenerativeModel):
     lost (Age~nWBV r -0.19, real -0.86). After 3,000 steps six latent
     dimensions carry the rows (13.5 nats), the sigmas are 0.010-0.016 and
     the modes are reconstructed 99-100 % of the time: over seeds 0-2, Age~nWBV
-    r -0.75 and eTIV~ASF -0.90 (real -0.99), column pair trends 0.90. Hence
-    3,000 epochs of 500: 3,000 steps on a table of up to 500 rows (more on a
-    bigger table). Smaller batches for as many steps did worse.
+    r -0.75 and eTIV~ASF -0.90 (real -0.99), column pair trends 0.90. Hence a
+    default length of 3,000 optimizer steps of 500 rows, whatever the
+    table's size (`training_defaults` in steps; ``--epochs`` still sets
+    epochs). Smaller batches for as many steps did worse.
 
     Args:
         transformer: the fitted `TableTransformer` or its config.
@@ -84,7 +85,7 @@ class TVAE(VariationalModel, TableGenerativeModel):
         seed: seed of the model's `keras.random.SeedGenerator`.
     """
 
-    training_defaults = {"epochs": 3000, "batch_size": 500}
+    training_defaults = {"steps": 3000, "batch_size": 500}
 
     def __init__(
         self,
