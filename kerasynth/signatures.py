@@ -99,6 +99,59 @@ def latent_image_endpoints(model) -> list[Endpoint]:
     ]
 
 
+def diffusion_image_endpoints(model) -> list[Endpoint]:
+    """A diffusion model (`ddim`): ``sample`` (``num_samples``, ``seed``,
+    ``steps``, and ``label`` when class-conditional: one scalar, -1 for
+    classes drawn uniformly), the same images as ``model.generate(
+    num_samples, seed=seed, steps=steps)``; and ``serving_default``, which
+    denoises given ``noise`` (``[None, H, W, C]``, the starting ``x_T``) in
+    ``steps`` steps (with per-image ``label``s)."""
+
+    def conditions(labels):
+        return None if labels is None else tf.one_hot(labels, model.num_classes)
+
+    def from_noise(noise, steps, labels=None):
+        return _images(model.denoise_from(noise, conditions(labels), steps))
+
+    def sample(num_samples, seed, steps, label=None):
+        noise = model.latent_noise(num_samples, seed)
+        labels = None
+        if model.num_classes:
+            drawn = model.draw_labels(num_samples, seed)
+            labels = tf.where(label >= 0, tf.fill([num_samples], label), drawn)
+        return _images(model.denoise_from(noise, conditions(labels), steps))
+
+    steps = tf.TensorSpec([], tf.int32, name="steps")
+    few = np.array(1, np.int32)  # the warm-up traces the loop, one step is enough
+    scalars = [
+        tf.TensorSpec([], tf.int32, name="num_samples"),
+        tf.TensorSpec([], tf.int32, name="seed"),
+        steps,
+    ]
+    return [
+        Endpoint(
+            "serving_default",
+            from_noise,
+            *_with_labels(
+                model,
+                [_image_spec(model, "noise"), steps],
+                {"noise": _image_warmup(model), "steps": few},
+            ),
+        ),
+        Endpoint(
+            "sample",
+            sample,
+            *_with_labels(
+                model,
+                scalars,
+                {"num_samples": np.array(1, np.int32), "seed": np.array(0, np.int32),
+                 "steps": few},
+                scalar=True,
+            ),  # fmt: skip
+        ),
+    ]
+
+
 def translation_endpoints(model) -> list[Endpoint]:
     """Pix2Pix: ``serving_default`` and ``translate``, images (and labels,
     if conditional) -> images."""

@@ -18,6 +18,7 @@ from kerasynth.testing import run_model_test
 TINY_DCGAN = {"image_size": 32, "generator_filters": 4, "discriminator_filters": 4}
 TINY_P2P = {"image_size": 32, "filters": 8}
 TINY_VAE = {"image_size": 32, "filters": 8, "latent_dim": 16}
+TINY_DDIM = {"image_size": 32, "widths": (8, 16), "embedding_dim": 16, "sampling_steps": 3}
 # Every registered model that is not a table model.
 IMAGE_MODELS = sorted(
     name for name, cls in registry.list_models().items() if cls.task != "tables"
@@ -49,6 +50,8 @@ def _model_checks_case(name, clean):
         return TINY_P2P, (np.clip(clean + 0.1, -1, 1), clean), {"sources": clean}
     if name == "beta_vae":
         return {**TINY_VAE, "beta": 4.0, "kl_warmup_steps": 10}, clean, {}
+    if name == "ddim":
+        return TINY_DDIM, clean, {}
     raise AssertionError(
         f"{name!r} is registered but has no tiny case here: every registered "
         "image model must run run_model_test"

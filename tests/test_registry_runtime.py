@@ -140,6 +140,7 @@ def test_every_registered_model_has_a_task():
         "beta_vae": "latent_images",
         "ctgan": "tables",
         "dcgan": "latent_images",
+        "ddim": "diffusion_images",
         "dragan": "tables",
         "gaussian_copula": "tables",
         "independent": "tables",

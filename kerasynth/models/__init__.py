@@ -4,6 +4,7 @@ from kerasynth.models import (  # noqa: F401
     beta_vae,
     ctgan,
     dcgan,
+    ddim,
     dragan,
     gaussian_copula,
     independent_columns,

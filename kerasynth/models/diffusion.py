@@ -116,6 +116,24 @@ def categorical_kl(p, q):
     )
 
 
+def copy_weights(target: keras.Model, source: keras.Model) -> None:
+    """Sets every weight of `target` to `source`'s (same architecture)."""
+    for into, weight in zip(target.weights, source.weights, strict=True):
+        into.assign(weight)
+
+
+def update_moving_average(average, model, updates, decay):
+    """One step of the exponential moving average of `model`'s weights kept
+    in `average` (same architecture), after `updates` optimizer updates: the
+    decay is warmed up as ``min(decay, (1 + n) / (10 + n))`` so the average
+    forgets its random start (as TensorFlow's ``ExponentialMovingAverage``
+    with ``num_updates``)."""
+    updates = tf.cast(updates, tf.float32)
+    decay = tf.minimum(decay, (1.0 + updates) / (10.0 + updates))
+    for into, weight in zip(average.weights, model.weights, strict=True):
+        into.assign(decay * into + (1.0 - decay) * tf.cast(weight, into.dtype))
+
+
 @keras.saving.register_keras_serializable(package="kerasynth")
 class TimestepEmbedding(keras.layers.Layer):
     """Sinusoidal features of a timestep (Vaswani et al. 2017, as in Ho et al.

@@ -136,10 +136,7 @@ class TabDDPM(SingleOptimizerModel, TableGenerativeModel):
         # The moving average samples: TabDDPM's generator.
         self.ema_denoiser = build_denoiser(*args, "ema_denoiser", self.dtype_policy)
         self.ema_denoiser.trainable = False
-        for average, weight in zip(
-            self.ema_denoiser.weights, self.denoiser.weights, strict=True
-        ):
-            average.assign(weight)
+        diffusion.copy_weights(self.ema_denoiser, self.denoiser)
         self.generator = self.ema_denoiser
         self.blocks = spans.softmax_blocks(self.spans)
         self.is_value = tf.constant(
@@ -215,19 +212,13 @@ class TabDDPM(SingleOptimizerModel, TableGenerativeModel):
             scaled = self.optimizer.scale_loss(loss)
         variables = self.denoiser.trainable_variables
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
-        self._update_average()
+        diffusion.update_moving_average(
+            self.ema_denoiser, self.denoiser, self.optimizer.iterations, self.ema_decay
+        )
         self.loss_tracker.update_state(loss)
         self.gaussian_tracker.update_state(gaussian)
         self.multinomial_tracker.update_state(multinomial)
         return {m.name: m.result() for m in self.metrics}
-
-    def _update_average(self):
-        updates = tf.cast(self.optimizer.iterations, tf.float32)
-        decay = tf.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
-        for average, weight in zip(
-            self.ema_denoiser.weights, self.denoiser.weights, strict=True
-        ):
-            average.assign(decay * average + (1.0 - decay) * weight)
 
     # === Sampling ===
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from kerasynth import registry
 from kerasynth.tasks.base import Task, TrainingInput
+from kerasynth.tasks.diffusion_images import DiffusionImageTask
 from kerasynth.tasks.latent_images import LatentImageTask
 from kerasynth.tasks.tables import TableTask
 from kerasynth.tasks.translation import TranslationTask
@@ -19,7 +20,12 @@ from kerasynth.tasks.translation import TranslationTask
 __all__ = ["Task", "TrainingInput", "get_task", "task_of", "list_tasks"]
 
 _TASKS: dict[str, Task] = {
-    task.name: task for task in (LatentImageTask(), TranslationTask(), TableTask())
+    task.name: task for task in (
+        LatentImageTask(),
+        DiffusionImageTask(),
+        TranslationTask(),
+        TableTask(),
+    )
 }
 
 
