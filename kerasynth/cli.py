@@ -77,13 +77,16 @@ def _choice_help(field: str) -> str:
     return f"(default: {config_module.default(field)})"
 
 
+_GROUP_KEY_HELP = (
+    "KEY: an .npz array (subject_id), a table column (ID), or for a folder the "
+    "image file's name or path. REGEX, optional: the person in each value, its "
+    "first group or whole match (subject_id:^OAS1_\\d{4} makes OAS1_0061_MR1 "
+    "and _MR2 one person)."
+)
 _HOLDOUT_BY_HELP = (
-    "Hold out whole people, not single images or rows. KEY: an .npz array "
-    "(subject_id), a table column (ID), or for a folder the image file's "
-    "name or path. REGEX, optional: the person in each value, its first group "
-    "or whole match (subject_id:^OAS1_\\d{4} makes OAS1_0061_MR1 and _MR2 one "
-    "person). --holdout-fraction stays the share of images or rows "
-    f"(default here: {config_module.GROUPED_HOLDOUT_FRACTION})."
+    f"Hold out whole people, not single images or rows. {_GROUP_KEY_HELP} "
+    "--holdout-fraction stays the share of images or rows (default here: "
+    f"{config_module.GROUPED_HOLDOUT_FRACTION})."
 )
 
 
@@ -452,6 +455,11 @@ def pipeline():
 @click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--target", help="Tables: the column to predict for utility.")
 @click.option("--image-size", type=int, help="Images: the side. Default: the model's.")
+@click.option(
+    "--holdout-by",
+    metavar="KEY[:REGEX]",
+    help=f"Hold out the pipeline's fifth by person. {_GROUP_KEY_HELP}",
+)
 @click.option("--seed", type=int, help="Seeds every step (default: 0).")
 @click.option("--force", is_flag=True, help="Push even an unblessed model.")
 @click.option("--no-cache", is_flag=True, help="Run every component again.")

@@ -224,6 +224,28 @@ def test_train_and_evaluate_run_split_alike(sessions_npz, tmp_path):
     assert "trained holding out by" in result.stderr
 
 
+@pytest.mark.slow
+def test_the_pipeline_holds_out_by_person(sessions_npz, tmp_path):
+    from kerasynth.components.ingest import GROUP_KEY
+    from kerasynth.pipelines import image_pipeline, run_pipeline
+
+    steps = image_pipeline("beta_vae", data=str(sessions_npz), image_size=16,
+                           epochs=1, holdout_by=OASIS_PERSON, force=True,
+                           serving_dir=str(tmp_path / "serving"))  # fmt: skip
+    result = run_pipeline(steps, tmp_path / "root", status=lambda line: None)
+    ingested = result.artifact("ingest.examples")
+    people = np.array([s[:9] for s in np.load(sessions_npz)["subject_id"]])
+    with np.load(ingested.path / "data.npz") as arrays:
+        assert list(arrays[GROUP_KEY]) == list(people)
+    run = json.loads((result.artifact("train.model").path / "config.json").read_text())
+    assert run["data"]["holdout_by"] == GROUP_KEY
+    held = splits.holdout_mask(len(people), 0.2, seed=0, groups=people)
+    assert run["data"]["num_examples"] == int((~held).sum())
+    report = result.artifact("evaluate.evaluation").path / "metrics.json"
+    protocol = json.loads(report.read_text())["protocol"]
+    assert protocol["holdout_images"] == int(held.sum())
+
+
 @pytest.mark.parametrize(
     "data, key, message",
     [
