@@ -14,7 +14,7 @@ from PIL import Image
 from kerasynth.data import splits
 from kerasynth.data.groups import GroupKey
 from kerasynth.data.images import load_images
-from kerasynth.data.tables import load_table
+from kerasynth.data.tables import compute_fingerprint, load_table
 from kerasynth.metrics.memorization import memorization_audit
 from kerasynth.testing import invoke_cli
 
@@ -222,6 +222,54 @@ def test_train_and_evaluate_run_split_alike(sessions_npz, tmp_path):
                         "--output", tmp_path / "other")  # fmt: skip
     assert result.exit_code == 2
     assert "trained holding out by" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_table_run_holds_out_by_person(tmp_path):
+    sessions = _sessions(60, repeats=3)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"ID": sessions, "age": rng.integers(20, 90, len(sessions)),
+                          "sex": rng.choice(["F", "M"], len(sessions))})  # fmt: skip
+    frame.to_csv(tmp_path / "table.csv", index=False)
+    person = r"ID:^OAS1_\d{4}"
+    result = invoke_cli("train", "--model", "independent", "--data",
+                        tmp_path / "table.csv", "--holdout-by", person,
+                        "--holdout-fraction", "0.3", "--seed", "2", "--quiet",
+                        "--output", tmp_path / "run")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
+    assert record["holdout_by"] == person and record["columns"] == ["age", "sex"]
+    people = np.array([session[:9] for session in sessions])
+    held = splits.holdout_mask(len(people), 0.3, seed=2, groups=people)
+    assert record["fingerprint"] == compute_fingerprint(
+        frame.loc[~held, ["age", "sex"]].reset_index(drop=True)
+    )
+    result = invoke_cli("evaluate", "--run", tmp_path / "run",
+                        "--output", tmp_path / "report")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert metrics["protocol"]["holdout_rows"] == int(held.sum())
+
+
+@pytest.mark.slow
+def test_evaluate_synthetic_splits_data_by_person(sessions_npz, tmp_path):
+    folder = tmp_path / "synthetic"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        pixels = rng.integers(0, 256, (8, 8), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"{i}.png")
+    result = invoke_cli("evaluate", "--synthetic", folder, "--data", sessions_npz,
+                        "--holdout-by", OASIS_PERSON, "--seed", "1",
+                        "--output", tmp_path / "report")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    protocol = json.loads((tmp_path / "report" / "metrics.json").read_text())[
+        "protocol"
+    ]
+    people = np.array([s[:9] for s in np.load(sessions_npz)["subject_id"]])
+    held = splits.holdout_mask(len(people), 0.2, seed=1, groups=people)
+    assert protocol["holdout"] == f"20% seeded split by {OASIS_PERSON}"
+    assert protocol["holdout_images"] == int(held.sum())
 
 
 @pytest.mark.slow

@@ -100,6 +100,5 @@ def split(items: Any, fraction: float | None, seed: int) -> tuple[Any, Any]:
     """
     if not fraction:
         return items, None
-    groups = getattr(items, "groups", None)
-    held = holdout_mask(len(items), fraction, seed, groups=groups)
+    held = holdout_mask(len(items), fraction, seed, groups=items.groups)
     return items.subset(~held), items.subset(held)
