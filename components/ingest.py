@@ -12,6 +12,11 @@ from kerasynth.components.component import Output, component
 IMAGES_FILE = "data.npz"
 TABLE_FILE = "data.parquet"
 SCHEMA_FILE = "schema.json"
+# With `holdout_by`, each item's group travels in the data file under this
+# name (an array of the .npz, a column of the table: its `_id` ending makes
+# `load_table` leave it out of the modelled columns), and the train
+# component holds out by it.
+GROUP_KEY = "kerasynth_group_id"
 
 
 def data_file(examples: Examples):
@@ -20,7 +25,8 @@ def data_file(examples: Examples):
     return examples.path / name
 
 
-@component(version="2")  # 2: a table's schema.json is its TableSchema
+# 2: a table's schema.json is its TableSchema; 3: holdout_by keeps the groups
+@component(version="3")
 def ingest(
     examples: Output[Examples],
     schema: Output[Schema],
@@ -32,6 +38,7 @@ def ingest(
     channels: int | None = None,
     columns: list[str] | None = None,
     dropna: bool = False,
+    holdout_by: str | None = None,
     source_fingerprint: str = "",
 ):
     """Reads `source` (`None`: the embedded default of the modality),
@@ -42,16 +49,25 @@ def ingest(
     out are in `schema.properties["dropped"]`. An image source's schema is
     its image shape and class names.
 
+    `holdout_by` (``KEY[:REGEX]``, `kerasynth.data.groups`) reads each
+    image's or row's group (its person) and writes it beside the data as
+    `GROUP_KEY`, so that training holds out whole people;
+    ``examples.properties["holdout_by"]`` names it then.
+
     `source_fingerprint` is not read here: the pipeline passes the source's
     content hash so that the cache sees a changed file.
     """
     if modality == "image":
         from kerasynth.data.images import load_images
 
-        data = load_images(source, image_size=image_size, channels=channels)
+        data = load_images(
+            source, image_size=image_size, channels=channels, group_by=holdout_by
+        )
         arrays = {"images": data.images}
         if data.labels is not None:
             arrays.update(labels=data.labels, class_names=np.array(data.class_names))
+        if data.groups is not None:
+            arrays[GROUP_KEY] = data.groups
         np.savez(examples.path / IMAGES_FILE, **arrays)
         facts = {"rows": len(data), "source_fingerprint": data.fingerprint}
         layout = {"image_shape": list(data.images.shape[1:]),
@@ -64,15 +80,28 @@ def ingest(
         from kerasynth.data.schema import infer_schema
         from kerasynth.data.tables import load_table
 
-        table = load_table(source, columns=columns, dropna=dropna)
-        table.frame.to_parquet(examples.path / TABLE_FILE, index=False)
+        table = load_table(source, columns=columns, dropna=dropna, group_by=holdout_by)
+        written = table.frame
+        if table.groups is not None:
+            if GROUP_KEY in written.columns:
+                raise ValueError(
+                    f"--holdout-by: the table has a column {GROUP_KEY!r} already, "
+                    "the name the pipeline keeps groups under; rename it"
+                )
+            written = written.assign(**{GROUP_KEY: table.groups})
+        written.to_parquet(examples.path / TABLE_FILE, index=False)
         facts = {"rows": len(table), "source_fingerprint": table.fingerprint}
         text = infer_schema(table.frame).to_json()
         schema.properties.update(dropped=table.dropped)
         summary = json.loads(table.frame.describe(include="all").to_json())
     else:
         raise ValueError(f"modality must be image or table. Received: {modality!r}")
-    examples.properties.update(modality=modality, source=source, **facts)
+    examples.properties.update(
+        modality=modality,
+        source=source,
+        holdout_by=None if holdout_by is None else GROUP_KEY,
+        **facts,
+    )
     (schema.path / SCHEMA_FILE).write_text(text)
     (statistics.path / "statistics.json").write_text(
         json.dumps(summary, indent=2, default=str)

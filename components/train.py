@@ -24,7 +24,8 @@ def train(
     model_kwargs: dict | None = None,
 ):
     """Trains `model_name` on the ingested data, keeping a seeded
-    `holdout_fraction` unseen for the evaluate component's privacy checks.
+    `holdout_fraction` unseen for the evaluate component's privacy checks
+    (whole people, when the ingest step was given ``holdout_by``).
 
     A table is modelled with the column kinds of the ingested `schema` (its
     `TableSchema` file is the transformer's metadata), not with kinds
@@ -47,6 +48,7 @@ def train(
             batch_size=batch_size,
             seed=seed,
             holdout_fraction=holdout_fraction,
+            holdout_by=examples.properties.get("holdout_by"),
             conditional=conditional,
             metadata=str(schema.path / SCHEMA_FILE) if table else None,
             model_kwargs=model_kwargs or {},

@@ -77,6 +77,19 @@ def _choice_help(field: str) -> str:
     return f"(default: {config_module.default(field)})"
 
 
+_GROUP_KEY_HELP = (
+    "KEY: an .npz array (subject_id), a table column (ID), or for a folder the "
+    "image file's name or path. REGEX, optional: the person in each value, its "
+    "first group or whole match (subject_id:^OAS1_\\d{4} makes OAS1_0061_MR1 "
+    "and _MR2 one person)."
+)
+_HOLDOUT_BY_HELP = (
+    f"Hold out whole people, not single images or rows. {_GROUP_KEY_HELP} "
+    "--holdout-fraction stays the share of images or rows (default here: "
+    f"{config_module.GROUPED_HOLDOUT_FRACTION})."
+)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kerasynth")
 def main():
@@ -182,8 +195,10 @@ def list_models():
     "--holdout-fraction",
     type=float,
     default=config_module.default("holdout_fraction"),
-    help="A seeded share of the data the model never sees, for evaluate.",
+    help="A seeded share of the data the model never sees, for evaluate "
+    "(see --holdout-by to hold out whole people).",
 )
+@click.option("--holdout-by", metavar="KEY[:REGEX]", help=_HOLDOUT_BY_HELP)
 @click.option(
     "--early-stopping",
     metavar="METRIC",
@@ -236,6 +251,7 @@ def train(**options):
         metadata=options["metadata"],
         dropna=options["dropna"],
         holdout_fraction=options["holdout_fraction"],
+        holdout_by=options["holdout_by"],
         early_stopping=options["early_stopping"],
         patience=options["patience"],
         keep_best=options["keep_best"],
@@ -374,13 +390,19 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
 @click.option(
     "--holdout-fraction", type=float, help="Or: a seeded share of --data to hold out."
 )
+@click.option(
+    "--holdout-by",
+    metavar="KEY[:REGEX]",
+    help="Split --data by person (a run trained with --holdout-by splits as it "
+    "did). " + _HOLDOUT_BY_HELP,
+)
 @click.option("--target", help="Tables: the column to predict for utility.")
 @click.option("--num", type=click.IntRange(min=1), help="Synthetic samples to draw.")
 @click.option("--seed", type=int, help="Metric seed (default: 0).")
 @click.option("--output", required=True, help="The report folder.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output.")
-def evaluate(run_dir, synthetic, data, holdout, holdout_fraction, target, num, seed,
-             output, overwrite):  # fmt: skip
+def evaluate(run_dir, synthetic, data, holdout, holdout_fraction, holdout_by, target,
+             num, seed, output, overwrite):  # fmt: skip
     """Judge synthetic data: fidelity, privacy, utility; write a report."""
     _import_tensorflow_quietly()
     from kerasynth import atomic, evaluation
@@ -389,16 +411,16 @@ def evaluate(run_dir, synthetic, data, holdout, holdout_fraction, target, num, s
         raise click.UsageError("Give exactly one of --run and --synthetic.")
     atomic.check_output(Path(output), overwrite)
     seeded = {} if seed is None else {"seed": seed}
+    held = {"holdout": holdout, "holdout_fraction": holdout_fraction,
+            "holdout_by": holdout_by}  # fmt: skip
     if run_dir is not None:
         result = evaluation.evaluate_run(
-            run_dir, data=data, holdout=holdout, holdout_fraction=holdout_fraction,
-            target=target, num_samples=num, **seeded,
-        )  # fmt: skip
+            run_dir, data=data, **held, target=target, num_samples=num, **seeded
+        )
     else:
         result = evaluation.evaluate_synthetic(
-            synthetic, data=data, holdout=holdout, holdout_fraction=holdout_fraction,
-            target=target, **seeded,
-        )  # fmt: skip
+            synthetic, data=data, **held, target=target, **seeded
+        )
     path = result.write(output, overwrite=overwrite)
     click.echo(f"{result.summary()} -> {path / 'report.html'}")
 
@@ -433,6 +455,11 @@ def pipeline():
 @click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--target", help="Tables: the column to predict for utility.")
 @click.option("--image-size", type=int, help="Images: the side. Default: the model's.")
+@click.option(
+    "--holdout-by",
+    metavar="KEY[:REGEX]",
+    help=f"Hold out the pipeline's fifth by person. {_GROUP_KEY_HELP}",
+)
 @click.option("--seed", type=int, help="Seeds every step (default: 0).")
 @click.option("--force", is_flag=True, help="Push even an unblessed model.")
 @click.option("--no-cache", is_flag=True, help="Run every component again.")

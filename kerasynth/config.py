@@ -14,6 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+# The holdout share of a split by group when no fraction is given: the
+# 80/20 split the pipelines use.
+GROUPED_HOLDOUT_FRACTION = 0.2
+
 
 @dataclasses.dataclass
 class TrainConfig:
@@ -53,7 +57,13 @@ class TrainConfig:
             otherwise missing values are modelled.
         holdout_fraction: a seeded share of the rows or images the model
             never sees, for ``kerasynth evaluate --run`` to judge privacy and
-            utility against (0: train on everything).
+            utility against (0: train on everything; with `holdout_by`,
+            `GROUPED_HOLDOUT_FRACTION`).
+        holdout_by: hold out whole groups (people) instead of single items:
+            ``NAME`` or ``NAME:REGEX``, NAME an ``.npz`` array, a table
+            column or a folder image's file ``name``/``path``, REGEX mapping
+            each value to its group (``subject_id:^OAS1_\\d{4}``: the person
+            of an OASIS session); see `kerasynth.data.groups`.
         early_stopping: stop when this metric stops improving: a training
             metric (``g_loss``) or a fidelity metric computed on held-out
             real data by `kerasynth.callbacks.FidelityMonitor`
@@ -89,6 +99,7 @@ class TrainConfig:
     metadata: str | None = None
     dropna: bool = False
     holdout_fraction: float = 0.0
+    holdout_by: str | None = None
     early_stopping: str | None = None
     patience: int = 10
     keep_best: str | None = None
@@ -98,6 +109,8 @@ class TrainConfig:
     verbose: int | str = "auto"
 
     def __post_init__(self):
+        if self.holdout_by is not None and not self.holdout_fraction:
+            self.holdout_fraction = GROUPED_HOLDOUT_FRACTION
         if self.epochs is not None and self.steps is not None:
             raise ValueError(
                 "Give epochs or steps, not both. "

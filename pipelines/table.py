@@ -14,6 +14,7 @@ def table_pipeline(
     dropna: bool = False,
     epochs: int | None = None,
     target: str | None = None,
+    holdout_by: str | None = None,
     thresholds: dict | None = None,
     serving_dir: str = "serving",
     name: str | None = None,
@@ -21,11 +22,13 @@ def table_pipeline(
     seed: int = 0,
 ) -> list[Step]:
     """Ingest a table (`data`, or scikit-learn's diabetes table), train
-    `model` with a held-out fifth, evaluate (quality, privacy, utility on
-    `target`) and export if blessed."""
+    `model` with a held-out fifth (whole people with `holdout_by`,
+    ``COLUMN[:REGEX]``: `kerasynth.data.groups`), evaluate (quality,
+    privacy, utility on `target`) and export if blessed."""
     return chain(
         "table", model, source=data,
-        ingest_parameters={"columns": columns, "dropna": dropna},
+        ingest_parameters={"columns": columns, "dropna": dropna,
+                           "holdout_by": holdout_by},
         train_parameters={"epochs": epochs},
         thresholds=thresholds, target=target, serving_dir=serving_dir, name=name,
         force=force, seed=seed,

@@ -5,7 +5,9 @@ A `.npy` file holds the images alone. A `.npz` file holds them as `images`
 strings that become sorted class names) and `class_names`. Images are
 `[N, H, W]` or `[N, H, W, C]` with C in 1, 3, 4, scaled by their dtype and
 the range of the whole array (`image_preparation.scale_to_signed`).
-Duplicates are items with the same SHA-256 of their raw values.
+Duplicates are items with the same SHA-256 of their raw values. Any other
+array of one value per image (``subject_id``) can group the images by
+person (`kerasynth.data.groups`).
 """
 
 import hashlib
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasynth.data.groups import GroupKey
 from kerasynth.data.image_data import ImageData, build_image_data, find_duplicates
 from kerasynth.data.image_files import file_suffix
 from kerasynth.data.image_preparation import prepare_image, scale_to_signed
@@ -21,11 +24,14 @@ from kerasynth.data.image_preparation import prepare_image, scale_to_signed
 ARRAY_EXTENSIONS = (".npy", ".npz")
 
 
-def _read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, list | None]:
-    """Reads images, labels and class names from a `.npy` or `.npz` file."""
+def _read_array_file(
+    path: Path,
+) -> tuple[np.ndarray, np.ndarray | None, list | None, dict[str, np.ndarray]]:
+    """Reads images, labels and class names from a `.npy` or `.npz` file,
+    and every array of a `.npz` (none for a `.npy`)."""
     try:
         if file_suffix(path) == ".npy":
-            return np.load(path, allow_pickle=False), None, None
+            return np.load(path, allow_pickle=False), None, None, {}
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive}
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
@@ -39,7 +45,7 @@ def _read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, list | 
         )
     label_key = next((key for key in ("labels", "y") if key in arrays), None)
     names = arrays["class_names"].tolist() if "class_names" in arrays else None
-    return arrays[image_key], arrays.get(label_key), names
+    return arrays[image_key], arrays.get(label_key), names, arrays
 
 
 def _check_labels(
@@ -69,18 +75,47 @@ def _check_labels(
     return labels.astype(np.int32), names
 
 
-def load_array_file(path: Path, image_size: int, channels: int) -> ImageData:
+def _group_array(
+    path: Path, arrays: dict[str, np.ndarray], key: GroupKey, num_images: int
+) -> np.ndarray:
+    """The groups of a file's images, from the array `key` names."""
+    if file_suffix(path) == ".npy":
+        raise ValueError(
+            f"--holdout-by {str(key)!r}: {path} is a .npy file, the images "
+            "alone; save them in an .npz beside an array of one group per image"
+        )
+    if key.name not in arrays:
+        raise ValueError(
+            f"--holdout-by {str(key)!r}: {path} has no array {key.name!r}. "
+            f"Its arrays: {', '.join(arrays)}"
+        )
+    values = arrays[key.name]
+    if values.shape != (num_images,):
+        raise ValueError(
+            f"--holdout-by {str(key)!r}: array {key.name!r} of {path} must hold "
+            f"one value per image, shape ({num_images},). "
+            f"Received: shape={values.shape}"
+        )
+    return key.groups(values.tolist(), f"file {path}")
+
+
+def load_array_file(
+    path: Path, image_size: int, channels: int, group_by: GroupKey | None = None
+) -> ImageData:
     """Reads the images (and labels) of a `.npy` or `.npz` file.
 
     Args:
         path: the file.
         image_size: side of the square output images.
         channels: 1 or 3.
+        group_by: the group key (`kerasynth.data.groups`): a `.npz` array of
+            each image's group (``subject_id``), with an optional regular
+            expression; `None` for no groups.
 
     Returns:
         An `ImageData` whose keys are ``"index i"``.
     """
-    raw, labels, names = _read_array_file(path)
+    raw, labels, names, arrays = _read_array_file(path)
     valid_rank = raw.ndim == 3 or (raw.ndim == 4 and raw.shape[-1] in (1, 3, 4))
     if not valid_rank or raw.shape[0] == 0 or raw.dtype.kind not in "uifb":
         raise ValueError(
@@ -89,6 +124,9 @@ def load_array_file(path: Path, image_size: int, channels: int) -> ImageData:
             f"Received: shape={raw.shape}, dtype={raw.dtype}"
         )
     labels, names = _check_labels(path, labels, names, raw.shape[0])
+    groups = None
+    if group_by is not None:
+        groups = _group_array(path, arrays, group_by, raw.shape[0])
     try:
         scaled = scale_to_signed(raw)
     except ValueError as err:
@@ -97,5 +135,6 @@ def load_array_file(path: Path, image_size: int, channels: int) -> ImageData:
     keys = [f"index {i}" for i in range(len(raw))]
     digests = [hashlib.sha256(item.tobytes()).hexdigest() for item in raw]
     return build_image_data(
-        images, labels, names, f"file {path}", find_duplicates(keys, digests), keys
-    )
+        images, labels, names, f"file {path}", find_duplicates(keys, digests), keys,
+        groups,
+    )  # fmt: skip

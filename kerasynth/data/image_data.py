@@ -39,6 +39,10 @@ class ImageData:
             relative path of a folder's image (``"yes/Y1.jpg"``, or
             ``"scan.nii.gz:40"`` for slice 40 of a volume), ``"index i"`` for
             an array item; `None` where a source has no stable names.
+        groups: one group per image (a person's ID, from ``--holdout-by``:
+            `kerasynth.data.groups`), kept through `subset` so a split keeps
+            each group on one side and the memorization audit names the
+            person of a nearest training image; `None` when not asked for.
     """
 
     images: np.ndarray
@@ -48,21 +52,24 @@ class ImageData:
     fingerprint: str
     duplicates: list[list[str]]
     keys: list[str] | None = None
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
     def subset(self, mask: np.ndarray) -> "ImageData":
-        """The images (and labels, keys) where `mask` is true; the same
-        source, a new fingerprint."""
+        """The images (and labels, keys, groups) where `mask` is true; the
+        same source, a new fingerprint."""
         images = np.ascontiguousarray(self.images[mask])
         labels = None if self.labels is None else self.labels[mask]
         keys = None if self.keys is None else list(np.asarray(self.keys)[mask])
+        groups = None if self.groups is None else self.groups[mask]
         return dataclasses.replace(
             self,
             images=images,
             labels=labels,
             keys=keys,
+            groups=groups,
             fingerprint=compute_fingerprint(images, labels, self.class_names),
         )
 
@@ -104,6 +111,7 @@ def build_image_data(
     source: str,
     duplicates: list[list[str]],
     keys: list[str] | None = None,
+    groups: np.ndarray | None = None,
 ) -> ImageData:
     """Stacks prepared images, fingerprints them and reports duplicates.
 
@@ -114,6 +122,7 @@ def build_image_data(
         source: description of the source.
         duplicates: groups from `find_duplicates`.
         keys: one name per image (see `ImageData.keys`), or `None`.
+        groups: one group per image (see `ImageData.groups`), or `None`.
 
     Returns:
         An `ImageData`.
@@ -138,4 +147,5 @@ def build_image_data(
         fingerprint=compute_fingerprint(stacked, label_array, names),
         duplicates=duplicates,
         keys=keys,
+        groups=groups,
     )

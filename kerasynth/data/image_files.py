@@ -12,7 +12,8 @@ luminance. 8-bit images map `0..255 -> -1..1`; 16-bit and float images
 applied. Multi-frame GIF/TIFF files contribute their first frame.
 
 Duplicates are files with the same SHA-256 of their bytes (an Analyze
-volume's `.img` and `.hdr` together).
+volume's `.img` and `.hdr` together). Images can be grouped by person by
+their file's name or path (`kerasynth.data.groups`).
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from kerasynth.data.groups import GroupKey
 from kerasynth.data.image_data import ImageData, build_image_data, find_duplicates
 from kerasynth.data.image_preparation import (
     convert_channels,
@@ -106,13 +108,18 @@ def _folder_labels(root: Path, files: list[str]) -> tuple[list[int] | None, list
     return [index[name.split("/", 1)[0]] for name in files], class_names
 
 
-def load_folder(root: Path, image_size: int, channels: int) -> ImageData:
+def load_folder(
+    root: Path, image_size: int, channels: int, group_by: GroupKey | None = None
+) -> ImageData:
     """Reads a folder of images and/or volumes, labelled by sub-folder.
 
     Args:
         root: the folder; its first-level sub-folders, if any, are classes.
         image_size: side of the square output images.
         channels: 1 or 3.
+        group_by: the group key (`kerasynth.data.groups`): ``name`` or
+            ``path`` of each image's file, with an optional regular
+            expression (``name:^(sub-\\d+)_``); `None` for no groups.
 
     Returns:
         An `ImageData` whose keys are relative paths (``"scan.nii.gz:40"``
@@ -125,7 +132,10 @@ def load_folder(root: Path, image_size: int, channels: int) -> ImageData:
             f"{', '.join(IMAGE_EXTENSIONS + VOLUME_EXTENSIONS)}"
         )
     file_labels, class_names = _folder_labels(root, files)
-    images, labels, digests, keys = [], [], [], []
+    file_groups = None
+    if group_by is not None:  # before decoding, so a bad key fails at once
+        file_groups = group_by.folder_groups(files, f"folder {root}")
+    images, labels, digests, keys, groups = [], [], [], [], []
     num_volumes = 0
     for i, name in enumerate(files):
         path = root / name
@@ -143,6 +153,8 @@ def load_folder(root: Path, image_size: int, channels: int) -> ImageData:
             arrays = list(axial.slices)
             keys.extend(f"{name}:{int(z)}" for z in axial.indices)
         images.extend(prepare_image(array, image_size, channels) for array in arrays)
+        if file_groups is not None:
+            groups.extend([file_groups[i]] * len(arrays))
         if file_labels is not None:
             labels.extend([file_labels[i]] * len(arrays))
         digests.append(hashlib.sha256(data).hexdigest())
@@ -161,4 +173,5 @@ def load_folder(root: Path, image_size: int, channels: int) -> ImageData:
         source,
         find_duplicates(files, digests),
         keys,
+        None if file_groups is None else np.asarray(groups, dtype=str),
     )

@@ -33,6 +33,11 @@ by the SHA-256 of their bytes, arrays item by item by the SHA-256 of their raw
 values. A warning goes to the `logging.getLogger("kerasynth")` logger and the
 groups are kept in `ImageData.duplicates`.
 
+Groups: `group_by` names each image's person (an `.npz` array such as
+`subject_id`, or a folder image's file `name`/`path`, each with an optional
+regular expression: `kerasynth.data.groups`), carried in `ImageData.groups`
+for splits by person.
+
 This module imports neither TensorFlow nor nibabel; TFDS, NIfTI and the
 embedded template are imported only when such a source is requested.
 
@@ -47,6 +52,7 @@ dependencies point one way. The helpers are importable from here too.
 import os
 from pathlib import Path
 
+from kerasynth.data.groups import GroupKey, no_groups_error
 from kerasynth.data.image_arrays import ARRAY_EXTENSIONS, load_array_file
 from kerasynth.data.image_data import (
     ImageData,
@@ -85,7 +91,10 @@ __all__ = [
 
 
 def load_images(
-    source: str | os.PathLike | None, image_size: int = 64, channels: int = 1
+    source: str | os.PathLike | None,
+    image_size: int = 64,
+    channels: int = 1,
+    group_by: str | None = None,
 ) -> ImageData:
     """Read images from a folder, an array file, a volume, TFDS or the default.
 
@@ -97,9 +106,14 @@ def load_images(
             or `.npz` file; a `.nii`, `.nii.gz` or Analyze `.img`/`.hdr` volume.
         image_size: side of the square output images, at least 8.
         channels: 1 (greyscale) or 3 (RGB).
+        group_by: each image's group (its person), ``NAME[:REGEX]``: an
+            `.npz` array (``subject_id``, or ``subject_id:^OAS1_\\d{4}`` to
+            make ``OAS1_0061_MR1`` and ``_MR2`` one person) or, for a folder,
+            ``name`` or ``path`` of the image's file
+            (`kerasynth.data.groups`). `None`: no groups.
 
     Returns:
-        An `ImageData`.
+        An `ImageData` (with `groups` when `group_by` is given).
 
     Example:
 
@@ -108,11 +122,16 @@ def load_images(
     (64, 64, 1)
     """
     check_image_args(image_size, channels)
+    key = None if group_by is None else GroupKey.parse(group_by)
     if source is None:
+        if key is not None:
+            raise no_groups_error(group_by, "the embedded MNI152 template")
         from kerasynth.data import embedded
 
         return embedded.load_mni152_images(image_size, channels)
     if isinstance(source, str) and source.startswith("tfds:"):
+        if key is not None:
+            raise no_groups_error(group_by, source)
         from kerasynth.data import catalog
 
         return catalog.load_tfds(source, image_size, channels)
@@ -120,11 +139,13 @@ def load_images(
     if not path.exists():
         raise FileNotFoundError(f"Image source not found: {path}")
     if path.is_dir():
-        return load_folder(path, image_size, channels)
+        return load_folder(path, image_size, channels, key)
     suffix = file_suffix(path)
     if suffix in ARRAY_EXTENSIONS:
-        return load_array_file(path, image_size, channels)
+        return load_array_file(path, image_size, channels, key)
     if suffix in VOLUME_EXTENSIONS:
+        if key is not None:
+            raise no_groups_error(group_by, f"the single volume {path}")
         from kerasynth.data import volumes
 
         return volumes.load_volume_images(path, image_size, channels)

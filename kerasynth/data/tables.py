@@ -31,6 +31,11 @@ Column policy, applied to the columns kept (all of them, or `columns=`):
 Explicitly selected columns go through the same checks. Every column that is
 not modelled is recorded with its reason in `TableData.dropped`.
 
+Groups: `group_by` names a column (with an optional regular expression,
+`kerasynth.data.groups`) whose values say which rows are one person's, for
+splits by person. It is read from the file's columns before any is left out,
+so an identifier (OASIS `ID`) that is not modelled still groups the rows.
+
 CSV files are read with pandas' defaults (comma separator, `""`, `NA`, `N/A`,
 `NaN` and friends as missing). When that gives a single column whose header
 contains `;`, the file is read again with `;` as the separator (a common
@@ -48,7 +53,10 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from kerasynth.data.groups import GroupKey
 
 logger = logging.getLogger("kerasynth")
 
@@ -76,21 +84,26 @@ class TableData:
             on every run.
         dropped: column -> reason it is not modelled (`"constant"`,
             `"identifier"`, `"not selected"`).
+        groups: one group per row (a person's ID, from ``--holdout-by``),
+            kept through `subset`; `None` when not asked for.
     """
 
     frame: pd.DataFrame
     source: str
     fingerprint: str
     dropped: dict[str, str]
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
 
     def subset(self, mask) -> "TableData":
-        """The rows where `mask` is true (index reset); a new fingerprint."""
+        """The rows (and groups) where `mask` is true (index reset); a new
+        fingerprint."""
         frame = self.frame[mask].reset_index(drop=True)
+        groups = None if self.groups is None else self.groups[np.asarray(mask)]
         return dataclasses.replace(
-            self, frame=frame, fingerprint=compute_fingerprint(frame)
+            self, frame=frame, fingerprint=compute_fingerprint(frame), groups=groups
         )
 
 
@@ -99,6 +112,7 @@ def load_table(
     *,
     columns: Sequence[str] | None = None,
     dropna: bool = False,
+    group_by: str | None = None,
 ) -> TableData:
     """Read a table from a CSV/Parquet file, a DataFrame or the embedded default.
 
@@ -109,14 +123,19 @@ def load_table(
         dropna: drop the rows with a missing value in any kept column (the
             study's choice). By default they are kept and the missing values
             are modelled by the `TableTransformer`.
+        group_by: ``COLUMN`` or ``COLUMN:REGEX``: each row's group (its
+            person), from any column of the source, modelled or not (OASIS
+            ``ID``, or ``ID:^OAS1_\\d{4}`` for the person of a session; see
+            `kerasynth.data.groups`). `None`: no groups.
 
     Returns:
-        A `TableData`.
+        A `TableData` (with `groups` when `group_by` is given).
 
     Raises:
         FileNotFoundError: `source` is a path that does not exist.
         ValueError: unsupported suffix, unreadable or empty file, no rows,
-            unknown column, entirely missing column, nothing left to model.
+            unknown column, entirely missing column, nothing left to model,
+            a group column that is unknown or has missing values.
 
     Example:
 
@@ -137,6 +156,7 @@ def load_table(
     frame.columns = [str(column) for column in frame.columns]
     if len(frame) == 0:
         raise ValueError(f"{origin} has no rows (columns: {list(frame.columns)})")
+    groups = None if group_by is None else _group_column(frame, group_by, origin)
     dropped = {}
     if columns is not None:
         selected = _check_selection(columns, list(frame.columns), origin)
@@ -156,6 +176,8 @@ def load_table(
             "columns that vary and are not identifiers"
         )
     if dropna:
+        if groups is not None:
+            groups = groups[frame.notna().all(axis=1).to_numpy()]
         frame = _drop_missing_rows(frame, origin)
     source_text = f"{origin} ({len(frame)} rows)"
     if source is None:
@@ -165,7 +187,26 @@ def load_table(
         source=source_text,
         fingerprint=compute_fingerprint(frame),
         dropped=dropped,
+        groups=groups,
     )
+
+
+def _group_column(frame: pd.DataFrame, group_by: str, origin: str) -> np.ndarray:
+    """The group of every row of `frame`, from the column `group_by` names."""
+    key = GroupKey.parse(group_by)
+    if key.name not in frame.columns:
+        raise ValueError(
+            f"--holdout-by {group_by!r}: {origin} has no column {key.name!r}. "
+            f"Its columns: {', '.join(frame.columns)}"
+        )
+    missing = frame[key.name].isna().to_numpy()
+    if missing.any():
+        raise ValueError(
+            f"--holdout-by {group_by!r}: column {key.name!r} of {origin} is "
+            f"missing in {int(missing.sum())} rows (the first: row "
+            f"{int(np.flatnonzero(missing)[0])}); every row needs a group"
+        )
+    return key.groups(frame[key.name], origin)
 
 
 def compute_fingerprint(frame: pd.DataFrame) -> str:

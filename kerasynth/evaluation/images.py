@@ -22,6 +22,7 @@ def evaluate_images(
     synthetic: np.ndarray,
     *,
     holdout: np.ndarray | None = None,
+    train_groups: np.ndarray | None = None,
     pairs: tuple[np.ndarray, np.ndarray] | None = None,
     labels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     seed: int = 0,
@@ -36,6 +37,8 @@ def evaluate_images(
         synthetic: synthetic images, same shape per image.
         holdout: real images the generator never saw (the memorization
             reference and the utility test set).
+        train_groups: the group (person) of each `real` image, or `None`:
+            the memorization audit names the person of each closest pair.
         pairs: (reference, output) pairs for per-pair PSNR/SSIM, when the
             model has them (a VAE's reconstructions, Pix2Pix's translations);
             otherwise each synthetic image is paired with its nearest
@@ -53,11 +56,12 @@ def evaluate_images(
 
     fidelity = image.image_fidelity(real, synthetic, features="pca", seed=seed)
     audit = memorization.memorization_audit(
-        synthetic, real, threshold=IMAGE_COPY_THRESHOLD, holdout=holdout
-    )
+        synthetic, real, threshold=IMAGE_COPY_THRESHOLD, holdout=holdout,
+        train_groups=train_groups,
+    )  # fmt: skip
     audit_ncc = memorization.memorization_audit(
         synthetic, real, threshold=IMAGE_NCC_COPY_THRESHOLD, metric="ncc",
-        holdout=holdout,
+        holdout=holdout, train_groups=train_groups,
     )  # fmt: skip
     if pairs is None:
         indices, _ = memorization.nearest_training_images(synthetic, real, metric="ncc")

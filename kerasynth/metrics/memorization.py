@@ -154,6 +154,7 @@ def memorization_audit(
     metric: str = "ssim",
     top: int = 8,
     holdout: np.ndarray | None = None,
+    train_groups: np.ndarray | None = None,
 ) -> dict[str, object]:
     """How close synthetic images come to training images, and how many are
     copies.
@@ -170,6 +171,9 @@ def memorization_audit(
         holdout: optional ``[K, H, W, C]`` real images of the same population
             that were not trained on: the reference. Their nearest training
             images are found the same way.
+        train_groups: optional ``[M]`` group of each training image (its
+            person, `ImageData.groups`): each top pair then names the person
+            of its training image.
 
     Returns:
         A dict: ``metric``, ``threshold``, ``num_synthetic``, ``num_train``,
@@ -177,7 +181,10 @@ def memorization_audit(
         least `threshold`), ``copies`` (their count), ``median``, ``p95`` and
         ``max`` of the nearest scores, ``top_pairs`` (the `top` synthetic
         images closest to a training image, most similar first, as dicts
-        ``{"synthetic": i, "train": j, "score": s}``), ``indices`` and
+        ``{"synthetic": i, "train": j, "score": s}``, with ``"train_group"``:
+        the person of training image ``j`` when `train_groups` is given),
+        ``num_nearest_groups``: `None`, or how many people the nearest
+        training images belong to, ``indices`` and
         ``scores`` (the ``[N]`` arrays of `nearest_training_images`, for a
         histogram), ``reference``: `None`, or for the holdout the same
         summary (``num_holdout``, ``copy_share``, ``copies``, ``median``,
@@ -195,18 +202,31 @@ def memorization_audit(
     """
     if top < 0:
         raise ValueError(f"top must be >= 0. Received: top={top}")
+    if train_groups is not None and len(train_groups) != len(train):
+        raise ValueError(
+            "train_groups must give one group per training image. Received: "
+            f"{len(train_groups)} groups for {len(train)} images"
+        )
     indices, scores = nearest_training_images(synthetic, train, metric)
     order = np.argsort(-scores, kind="stable")[:top]
+    top_pairs = [
+        {"synthetic": int(i), "train": int(indices[i]), "score": float(scores[i])}
+        for i in order
+    ]
+    num_nearest_groups = None
+    if train_groups is not None:
+        nearest_groups = np.asarray(train_groups)[indices]
+        num_nearest_groups = len(np.unique(nearest_groups))
+        for pair, i in zip(top_pairs, order, strict=True):
+            pair["train_group"] = str(nearest_groups[i])
     result: dict[str, object] = {
         "metric": metric,
         "threshold": float(threshold),
         "num_synthetic": len(scores),
         "num_train": len(train),
         **_score_summary(scores, threshold),
-        "top_pairs": [
-            {"synthetic": int(i), "train": int(indices[i]), "score": float(scores[i])}
-            for i in order
-        ],
+        "top_pairs": top_pairs,
+        "num_nearest_groups": num_nearest_groups,
         "indices": indices,
         "scores": scores,
         "reference": None,

@@ -74,12 +74,16 @@ class Task:
             like: the preprocessing to repeat: a run's ``config.json``
                 ``data`` record and, for images, ``image_size`` and
                 ``channels``.
+
+        Subclasses also take ``group_by``, a ``NAME[:REGEX]`` group key
+        (`kerasynth.data.groups`): the items come back with their groups.
         """
         raise NotImplementedError
 
     def prepare(self, config, batch_size: int, seed: int, data: Any) -> TrainingInput:
         """Reads the data of `config` (or the in-memory `data`), holds out
-        `config.holdout_fraction` of it, builds the model and its dataset."""
+        `config.holdout_fraction` of it (whole groups of
+        `config.holdout_by`, when given), builds the model and its dataset."""
         raise NotImplementedError
 
     # === Sampling ===

@@ -25,13 +25,19 @@ class ImageTask(Task):
     fidelity_metrics: ClassVar[tuple[str, ...]] = ("frechet_distance", "kid")
     gated_metrics: ClassVar[tuple[str, ...]] = ("copy_share", "derived_from_real")
 
-    def load(self, source, *, model=None, record=None, image_size=None, channels=None):
-        """Reads images at `model`'s size and channels (or the given ones)."""
+    def load(
+        self, source, *, model=None, record=None, image_size=None, channels=None,
+        group_by=None,
+    ):  # fmt: skip
+        """Reads images at `model`'s size and channels (or the given ones),
+        grouped by `group_by` (see `kerasynth.data.images.load_images`)."""
         from kerasynth.data.images import load_images
 
         if model is not None:
             image_size, channels = model.image_size, model.channels
-        return load_images(source, image_size=image_size, channels=channels)
+        return load_images(
+            source, image_size=image_size, channels=channels, group_by=group_by
+        )
 
     def model_kwargs(self, config) -> dict[str, Any]:
         """The constructor arguments of `config.model`, before the data."""
@@ -55,6 +61,13 @@ class ImageTask(Task):
                 config.data if data is None else data,
                 image_size=sizes["image_size"],
                 channels=sizes["channels"],
+                group_by=config.holdout_by,
+            )
+        elif config.holdout_by is not None and data.groups is None:
+            raise ValueError(
+                f"holdout_by {config.holdout_by!r} needs groups, and the "
+                "in-memory ImageData has none: load it with load_images(..., "
+                "group_by=...)"
             )
         train, held = splits.split(data, config.holdout_fraction, seed)
         if config.conditional:
@@ -76,6 +89,7 @@ class ImageTask(Task):
             "class_names": train.class_names,
             "duplicate_groups": len(train.duplicates),
             "holdout_fraction": config.holdout_fraction,
+            "holdout_by": config.holdout_by,
         }
         dataset, context = self.batches(model, config, train, batch_size, seed)
         return TrainingInput(
@@ -119,6 +133,7 @@ class ImageTask(Task):
             "real": train.images,
             "synthetic": synthetic,
             "holdout": None if held is None else held.images,
+            "train_groups": train.groups,
             "pairs": self.pairs(model, train, seed),
             "labels": labels,
             "derived_from_real": self.derived_from_real(model),

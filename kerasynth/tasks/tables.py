@@ -27,14 +27,18 @@ class TableTask(Task):
     gated_metrics = ("quality", "mia_auc", "exact_copy_share")
     short_epochs = True  # a small table's epoch is one or a few steps
 
-    def load(self, source, *, model=None, record=None, columns=None, dropna=False):
+    def load(
+        self, source, *, model=None, record=None, columns=None, dropna=False,
+        group_by=None,
+    ):  # fmt: skip
         """Reads a table with the columns and dropna of `record` (a run's
-        ``data`` record) or the given ones."""
+        ``data`` record) or the given ones, grouped by `group_by` (see
+        `kerasynth.data.tables.load_table`)."""
         from kerasynth.data.tables import load_table
 
         if record is not None:
             columns, dropna = record["columns"], record["dropna"]
-        return load_table(source, columns=columns, dropna=dropna)
+        return load_table(source, columns=columns, dropna=dropna, group_by=group_by)
 
     def prepare(self, config, batch_size, seed, data):
         import tensorflow as tf
@@ -48,6 +52,7 @@ class TableTask(Task):
             config.data if data is None else data,
             columns=config.columns,
             dropna=config.dropna,
+            group_by=config.holdout_by,
         )
         train, held = splits.split(table, config.holdout_fraction, seed)
         transformer = TableTransformer(
@@ -87,6 +92,7 @@ class TableTask(Task):
             "dropped_columns": train.dropped,
             "dropna": config.dropna,
             "holdout_fraction": config.holdout_fraction,
+            "holdout_by": config.holdout_by,
         }
         return TrainingInput(
             model=model,
