@@ -111,6 +111,7 @@ def test_groups_keep_each_person_in_one_fold():
 
 
 @pytest.mark.slow
+@pytest.mark.real_data
 def test_real_oasis_slices_by_person():
     # Two halves of the OASIS-1 people (30 a side): chance once each person
     # stays in one fold (measured 0.52; 0.61 when the CNN may learn people),
@@ -194,3 +195,15 @@ def test_the_default_image_gate_refuses_grey_squares(embedded_thirds):
     metrics = evaluate_images(train, unseen, holdout=holdout).metrics
     assert judge(metrics, fidelity) == []
     assert METRICS["detection_auc"](metrics) == metrics["detection"]["auc"]
+
+
+def test_the_image_limits_pass_our_trained_models_and_refuse_broken_ones():
+    # Issue 15's 30-epoch models: DCGAN 0.997, the Beta-VAE 0.91 (about one
+    # sample in ten a grey square): amber, shown but not refused.
+    assert verdicts.level("image_detection_auc", 0.997) == "warn"
+    assert verdicts.level("image_detection_auc", 0.912) == "warn"
+    assert verdicts.level("formless_share", 0.1) == "warn"
+    assert verdicts.level("image_detection_auc", 0.75) == "ok"  # the target
+    # A detector that never errs, and a model of formless samples: red.
+    assert verdicts.level("image_detection_auc", 1.0) == "bad"
+    assert verdicts.level("formless_share", 0.2) == "bad"

@@ -51,24 +51,30 @@ def image_detection_auc(
     deterministic on a CPU (TensorFlow's op determinism is on while it
     trains).
 
-    Measured on the OASIS-1 slices (64x64x1, two halves by person, 500
-    images a side, on this project's 2-core machine while other jobs used
-    one to two of its cores): a call takes 21-29 s (54 s for the first one
-    in a process, at a load of 4), about 0.6 s an epoch of 800 images; 214
-    a side (the holdout of an 80/20 split) take 14-19 s. The first "few
-    seconds for a thousand images" hoped for are out of reach on this
-    machine at 64x64 without a weaker detector: at 32x32 an epoch is 2.4
-    times faster. The two halves of the real slices score 0.4996 (the same
-    on a second call: the result is deterministic), 0.47 at 214 a side.
-    Against the same slices made flat grey, or blurred by a Gaussian of
-    sigma 1 pixel, the real slices score 1.0; noised with sd 0.1 (5% of the
-    range) 0.99; blurred by sigma 0.5 pixel 0.93 (0.65 at 214 a side); noise
-    of sd 0.03 is not seen (0.50). The settings were chosen on one fold's
-    AUC epoch by epoch: with batches of 64 and a learning rate of 2e-3 the
-    noised and lightly blurred slices' AUC rises until about epoch 9 and
-    then flattens, while the halves stay at chance (batches of 32 or 128,
-    learning rates of 1e-3 or 4e-3, global pooling instead of flatten, and a
-    cheaper 4x4 stride-4 first layer all learned more slowly). On the
+    Measured on the OASIS-1 slices (64x64x1, two halves by person) on this
+    project's 2-core machine while other jobs kept a load of 4-6 on it:
+
+    | real against                 | 500 a side | 214 a side |
+    | ---------------------------- | ---------- | ---------- |
+    | the other half               | 0.48-0.50  | 0.46       |
+    | it made flat grey            | 1.0        | 1.0        |
+    | it blurred, sigma 1 pixel    | 1.0        |            |
+    | it blurred, sigma 0.5 pixel  | 0.90-0.93  | 0.60-0.65  |
+    | it noised, sd 0.1 (5%)       | 0.99       | 0.59       |
+    | it noised, sd 0.03           | 0.48-0.50  |            |
+    | time of a call               | 25-49 s    | 13-19 s    |
+
+    (The first call in a process takes up to 20 s more: TensorFlow starts.)
+    The same call gives the same AUC, in one process or two. The issue's
+    "a few seconds for a thousand images" is out of reach here at 64x64
+    without a weaker detector (at 32x32 an epoch is 2.4 times faster), and
+    the detector needs images: subtle differences seen at 500 a side go
+    unseen at 200. The settings were chosen on one fold's AUC epoch by
+    epoch: with batches of 64 and a learning rate of 2e-3 the noised and
+    lightly blurred slices' AUC rises until about epoch 9 and then
+    flattens, while the halves stay at chance (batches of 32 or 128,
+    learning rates of 1e-3 or 4e-3, global pooling instead of flatten, and
+    a cheaper 4x4 stride-4 first layer all learned more slowly). On the
     MNI152 slices at 32x32 (26 held-out slices against 26 samples), a
     one-epoch DCGAN scores 1.0 and a 30-epoch one 0.82.
 
@@ -96,9 +102,10 @@ def image_detection_auc(
             its own.
 
     Returns:
-        A JSON-ready dict: ``auc``; the protocol: ``folds``, ``num_real`` and
-        ``grouped``, ``num_synthetic`` (the images used a side), ``real_available`` and
-        ``synthetic_available``, ``image_shape`` (as the CNN saw them),
+        A JSON-ready dict: ``auc``; the protocol: ``folds``, ``grouped``,
+        ``num_real`` and ``num_synthetic`` (the images used a side),
+        ``real_available`` and ``synthetic_available``, ``image_shape`` (as
+        the CNN saw them),
         ``epochs``, ``batch_size``, ``learning_rate``, ``parameters``,
         ``network``, ``test`` and ``seed``.
 
@@ -213,7 +220,7 @@ def _out_of_fold_scores(images, labels, splits, epochs, seed):
         state = model.weights + model.optimizer.variables
         start = [variable.numpy() for variable in state]
         for fold, (train, test) in enumerate(splits):
-            for variable, value in zip(state, start):
+            for variable, value in zip(state, start, strict=True):
                 variable.assign(value)
             # Every epoch in one pass over one iterator (Keras makes an
             # iterator an epoch, which costs as much as a small epoch's
