@@ -29,6 +29,11 @@ METRICS = {
     "dcr_excess_shared_ranges": lambda m: m["privacy"]["dcr_overfitting"][
         "dcr_excess_shared_ranges"
     ],
+    # Images: the CNN detector's AUC (also stored as `detection_auc`, so a
+    # thresholds file may name either; the default gate's limits are those
+    # of `image_detection_auc`, for a detector on pixels) and formless share.
+    "image_detection_auc": lambda m: m["detection"]["auc"],
+    "formless_share": lambda m: m["formless"]["share"],
     "frechet_distance": lambda m: m["fidelity"]["frechet_distance"],
     "coverage": lambda m: m["fidelity"]["coverage"],
     "copy_share": lambda m: max(

@@ -201,9 +201,20 @@ def image_page(
                     f"{ssim_copy} or correlation >= {ncc_copy} with a "
                     "training image",
             "level": level("copy_share", copy_share)}  # fmt: skip
+    detection, formless = metrics["detection"], metrics["formless"]
     summary = [
         {"label": "Frechet distance", "value": fidelity["frechet_distance"],
          "note": fidelity["feature_space"], "level": "ok"},
+        {"label": "Detection AUC", "value": detection["auc"],
+         "note": f"CNN telling {detection['num_real']} real "
+                 f"{metrics['protocol']['detection_real']} from "
+                 f"{detection['num_synthetic']} synthetic, {detection['folds']}-fold"
+                 " out-of-fold, 0.5 is ideal",
+         "level": level("image_detection_auc", detection["auc"])},
+        {"label": "Formless samples", "value": formless["share"],
+         "note": f"{formless['count']} of {formless['num_synthetic']} with a mask "
+                 "area or contrast far outside the real images' range",
+         "level": level("formless_share", formless["share"])},
         {"label": "Coverage", "value": fidelity["coverage"],
          "note": "share of real images with a synthetic neighbour, 1 is best",
          "level": level("coverage", fidelity["coverage"])},
@@ -215,11 +226,20 @@ def image_page(
                         "note": "CNN trained on synthetic / on real",
                         "level": level("utility_ratio", ratio)})  # fmt: skip
     sections = [
-        {"title": "Fidelity", "text": f"Feature space: {fidelity['feature_space']}.",
+        {"title": "Fidelity",
+         "text": f"Feature space: {fidelity['feature_space']}. The detector is "
+                 "a small CNN trained to tell real images from synthetic ones "
+                 "(a classifier two-sample test, Lopez-Paz & Oquab 2017); a "
+                 "formless sample has a mask area or a pixel contrast far "
+                 "outside the real images' range (the table gives the rule).",
          "tables": {"Set distances": {k: v for k, v in fidelity.items()},
+                    "Detection (classifier two-sample test)": detection,
+                    "Formless samples": _formless_table(formless),
                     "Per pair": {f"{k} median": v["median"]
                                  for k, v in metrics["per_pair"].items()}},
          "figures": {"Synthetic samples": figures["samples"],
+                     **({"Formless samples (the first 16)": figures["formless"]}
+                        if "formless" in figures else {}),
                      "PCA of raw pixels (real vs synthetic)": figures["pca"],
                      "Per-pair metric histograms": figures["per_pair_histograms"]}},
         {"title": "Memorization",
@@ -240,6 +260,16 @@ def image_page(
         sections.append({"title": "Utility", "tables": {"TSTR": metrics["utility"]}})
     sections.append(_protocol_section(metrics["protocol"]))
     return render_html(title, summary, sections)
+
+
+def _formless_table(formless: dict) -> dict:
+    """`formless` with its ranges as text (tables leave lists out)."""
+    ranges = ("area_range", "std_range", "real_area", "real_std")
+    return {
+        key: f"{value[0]:.3g} to {value[1]:.3g}" if key in ranges else value
+        for key, value in formless.items()
+        if key != "indices"
+    }
 
 
 def _protocol_section(protocol: dict) -> dict:

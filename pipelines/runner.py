@@ -87,7 +87,15 @@ def run_pipeline(
 
 
 def _facts(artifact: Artifact) -> str:
-    keys = ("rows", "epochs", "blessed", "quality", "copy_share", "version")
+    keys = (
+        "rows",
+        "epochs",
+        "blessed",
+        "quality",
+        "formless_share",
+        "copy_share",
+        "version",
+    )
     return ", ".join(
         f"{k} {artifact.properties[k]}" for k in keys if k in artifact.properties
     )

@@ -120,12 +120,23 @@ def test_missing_input_artifact_and_corrupt_store(tmp_path):
 
 
 @pytest.mark.slow
-def test_image_pipeline_end_to_end(tmp_path):
+def test_image_pipeline_refuses_grey_squares_and_pushes_them_forced(tmp_path):
+    # One epoch of DCGAN makes grey squares (issue 14): the default image
+    # gate refuses them for their formless share, the detector agreeing.
     steps = image_pipeline("dcgan", image_size=32, epochs=1,
                            serving_dir=str(tmp_path / "serving"))  # fmt: skip
-    result = run_pipeline(steps, tmp_path / "root", **QUIET)
+    with pytest.raises(ExportRefused, match=r"formless_share [\d.]+ is above"):
+        run_pipeline(steps, tmp_path / "root", **QUIET)
+    assert not (tmp_path / "serving").exists()
+    forced = image_pipeline("dcgan", image_size=32, epochs=1, force=True,
+                            serving_dir=str(tmp_path / "serving"))  # fmt: skip
+    result = run_pipeline(forced, tmp_path / "root", **QUIET)
+    assert result.cached["train"] and result.cached["evaluate"]
     blessing = result.artifact("evaluate.blessing").properties
-    assert blessing["blessed"], blessing["failures"]
+    assert not blessing["blessed"]
+    assert any(f.startswith("image_detection_auc") for f in blessing["failures"])
+    assert result.artifact("evaluate.evaluation").properties["formless_share"] > 0.1
+    assert result.artifact("export.pushed").properties["forced"] is True
     assert (tmp_path / "serving" / "dcgan" / "1" / "saved_model.pb").is_file()
     assert result.artifact("ingest.examples").properties["rows"] == 130
 

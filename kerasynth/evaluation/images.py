@@ -15,6 +15,8 @@ IMAGE_COPY_THRESHOLD = 0.95  # SSIM
 # SSIM misses noisy copies (noise of 0.05 drags a copy's SSIM to ~0.92 on
 # flat MRI background), so the audit also runs on normalized correlation.
 IMAGE_NCC_COPY_THRESHOLD = 0.99
+# The formless samples the report shows.
+FORMLESS_SHOWN = 16
 
 
 def evaluate_images(
@@ -23,6 +25,7 @@ def evaluate_images(
     *,
     holdout: np.ndarray | None = None,
     train_groups: np.ndarray | None = None,
+    holdout_groups: np.ndarray | None = None,
     pairs: tuple[np.ndarray, np.ndarray] | None = None,
     labels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     seed: int = 0,
@@ -36,9 +39,12 @@ def evaluate_images(
         real: the real images the generator learned from, in [-1, 1].
         synthetic: synthetic images, same shape per image.
         holdout: real images the generator never saw (the memorization
-            reference and the utility test set).
+            reference, the detector's real side and the utility test set).
         train_groups: the group (person) of each `real` image, or `None`:
             the memorization audit names the person of each closest pair.
+        holdout_groups: the group (person) of each `holdout` image, or
+            `None`: the detector keeps each person's images in one fold, so
+            that it cannot score by recognising people.
         pairs: (reference, output) pairs for per-pair PSNR/SSIM, when the
             model has them (a VAE's reconstructions, Pix2Pix's translations);
             otherwise each synthetic image is paired with its nearest
@@ -53,8 +59,21 @@ def evaluate_images(
             copy thresholds find.
     """
     from kerasynth.metrics import image, memorization
+    from kerasynth.metrics.formless import formless_samples
+    from kerasynth.metrics.image_detection import image_detection_auc
 
     fidelity = image.image_fidelity(real, synthetic, features="pca", seed=seed)
+    # The detector's fair reference is real images the generator never saw:
+    # against its training images, a copying model would look perfect.
+    detection_real, detection_groups, detection_reference = (
+        (real, train_groups, "training images (no holdout given)")
+        if holdout is None
+        else (holdout, holdout_groups, "holdout images")
+    )
+    detection = image_detection_auc(
+        detection_real, synthetic, seed=seed, groups=detection_groups
+    )
+    formless = formless_samples(real, synthetic)
     audit = memorization.memorization_audit(
         synthetic, real, threshold=IMAGE_COPY_THRESHOLD, holdout=holdout,
         train_groups=train_groups,
@@ -82,10 +101,15 @@ def evaluate_images(
             "image_shape": list(real.shape[1:]),
             "data_range": "[-1, 1] (range 2)",
             "per_pair": pair_kind,
+            "detection_real": detection_reference,
+            "formless_reference": "training images",
             "seed": seed,
             **(protocol or {}),
         },
         "fidelity": fidelity,
+        "detection_auc": detection["auc"],
+        "detection": detection,
+        "formless": formless,
         "per_pair": {
             name: {
                 "median": float(np.nanmedian(v)),
@@ -112,6 +136,9 @@ def evaluate_images(
             per_pair, f"Per-pair metrics ({pair_kind})"
         ),
     }
+    if formless["count"]:
+        shown = formless["indices"][:FORMLESS_SHOWN]
+        figures["formless"] = figures_module.grid_png(synthetic[shown])
     if top:
         figures["nearest_pairs"] = figures_module.pairs_png(
             synthetic[[p["synthetic"] for p in top]], real[[p["train"] for p in top]]
@@ -119,6 +146,8 @@ def evaluate_images(
     metrics["headline"] = {
         "frechet_distance": round(float(fidelity["frechet_distance"]), 3),
         "coverage": round(float(fidelity["coverage"]), 3),
+        "detection_auc": round(detection["auc"], 3),
+        "formless_share": round(formless["share"], 4),
         "copy_share": round(float(copy_share), 4),
         "psnr_median": round(metrics["per_pair"]["PSNR (dB)"]["median"], 2),
         "ssim_median": round(metrics["per_pair"]["SSIM"]["median"], 3),

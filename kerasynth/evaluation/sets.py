@@ -181,6 +181,7 @@ def evaluate_synthetic(
     train, held = _sets(load, data, holdout, fraction, seed, holdout_by)
     return evaluate_images(
         train.images, fake.images, holdout=None if held is None else held.images,
-        train_groups=train.groups, seed=seed, title=f"Report on {path.name}",
-        protocol=protocol,
+        train_groups=train.groups,
+        holdout_groups=None if held is None else held.groups,
+        seed=seed, title=f"Report on {path.name}", protocol=protocol,
     )  # fmt: skip

@@ -89,8 +89,12 @@ class EncoderFeatures:
 # === Networks ===
 
 
-def _build_encoder(shape: tuple[int, int, int], feature_dim: int) -> keras.Model:
-    """Three strided 3x3 convolutions (ReLU), then a linear Dense layer.
+def conv_encoder(
+    shape: tuple[int, int, int], feature_dim: int, name: str = "feature_encoder"
+) -> keras.Model:
+    """Three strided 3x3 convolutions (ReLU), then a linear Dense layer: the
+    feature encoder here, and with one output the image detector's CNN
+    (`kerasynth.metrics.image_detection`).
     At 64x64: 32x32x16 -> 16x16x32 -> 8x8x64 -> feature_dim."""
     inputs = keras.Input(shape, name="images")
     x = inputs
@@ -98,7 +102,7 @@ def _build_encoder(shape: tuple[int, int, int], feature_dim: int) -> keras.Model
         x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     features = layers.Dense(feature_dim, name="features")(x)
-    return keras.Model(inputs, features, name="feature_encoder")
+    return keras.Model(inputs, features, name=name)
 
 
 def _build_decoder(shape: tuple[int, int, int], feature_dim: int) -> keras.Model:
@@ -174,7 +178,7 @@ def train_feature_encoder(
         )
     shape = images.shape[1:]
     with runtime.seeded(seed), runtime.dtype_policy("float32"):
-        encoder = _build_encoder(shape, feature_dim)
+        encoder = conv_encoder(shape, feature_dim)
         if labels is None:
             model = keras.Sequential([encoder, _build_decoder(shape, feature_dim)])
             model.compile(keras.optimizers.Adam(1e-3), loss="mse")

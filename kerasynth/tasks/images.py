@@ -23,7 +23,16 @@ class ImageTask(Task):
 
     data_kind: ClassVar[str] = "images"
     fidelity_metrics: ClassVar[tuple[str, ...]] = ("frechet_distance", "kid")
-    gated_metrics: ClassVar[tuple[str, ...]] = ("copy_share", "derived_from_real")
+    # Privacy (copies, translations of real images) and fidelity: formless
+    # samples and a detector that never errs (`kerasynth.verdicts` says why
+    # the detector's limit is so lenient), so a model that makes grey
+    # squares is refused.
+    gated_metrics: ClassVar[tuple[str, ...]] = (
+        "copy_share",
+        "derived_from_real",
+        "formless_share",
+        "image_detection_auc",
+    )
 
     def load(
         self, source, *, model=None, record=None, image_size=None, channels=None,
@@ -134,6 +143,7 @@ class ImageTask(Task):
             "synthetic": synthetic,
             "holdout": None if held is None else held.images,
             "train_groups": train.groups,
+            "holdout_groups": None if held is None else held.groups,
             "pairs": self.pairs(model, train, seed),
             "labels": labels,
             "derived_from_real": self.derived_from_real(model),
