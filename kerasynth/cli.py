@@ -52,6 +52,26 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
+def _require_paths(**paths: str | None) -> None:
+    """Fails before TensorFlow is imported (5 s) when a given input path is
+    missing: ``option=path`` pairs, `None` for an option not given; a
+    ``tfds:`` source is not a path."""
+    for option, path in paths.items():
+        if path is None or str(path).startswith("tfds:"):
+            continue
+        if not Path(path).exists():
+            name = "--" + option.replace("_", "-")
+            raise FileNotFoundError(f"{name} {path}: no such file or folder.")
+
+
+def _require_runs(*run_dirs: str | None) -> None:
+    """`runs.require_run` for each given run directory, before TensorFlow."""
+    from kerasynth import runs
+
+    for run_dir in filter(None, run_dirs):
+        runs.require_run(run_dir)
+
+
 class _Group(click.Group):
     """Turns the errors of bad input into one readable line and exit code 2."""
 
@@ -158,7 +178,9 @@ def list_models():
     help="Optimizer steps instead of --epochs (rounded up to whole epochs).",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), help="Default: the model's.")
-@click.option("--image-size", type=int, help="Image side. Default: the model's.")
+@click.option(
+    "--image-size", type=click.IntRange(min=8), help="Image side. Default: the model's."
+)
 @click.option("--channels", type=click.Choice(["1", "3"]), help="Default: the model's.")
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Default: the model's.")
 @click.option("--seed", type=int, help="Random seed. Default: a new one (recorded).")
@@ -227,6 +249,7 @@ def list_models():
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(**options):
     """Train a model and write its run directory."""
+    _require_paths(data=options["data"], metadata=options["metadata"])
     _import_tensorflow_quietly()
     from kerasynth import resume, training
 
@@ -346,6 +369,7 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
             used.append("Beam options")
         if used:
             raise click.UsageError(f"{', '.join(used)}: only with --saved-model.")
+    _require_runs(run_dir)
     _import_tensorflow_quietly()
 
     from kerasynth import atomic, export_sampling, sampling
@@ -404,6 +428,8 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
 def evaluate(run_dir, synthetic, data, holdout, holdout_fraction, holdout_by, target,
              num, seed, output, overwrite):  # fmt: skip
     """Judge synthetic data: fidelity, privacy, utility; write a report."""
+    _require_runs(run_dir)
+    _require_paths(synthetic=synthetic, data=data, holdout=holdout)
     _import_tensorflow_quietly()
     from kerasynth import atomic, evaluation
 
@@ -431,6 +457,7 @@ def evaluate(run_dir, synthetic, data, holdout, holdout_fraction, holdout_by, ta
 @click.option("--name", help="Model name under TF Serving. Default: the model's.")
 def export(run_dir, serving_dir, name):
     """Export a run's generator as a SavedModel for TF Serving."""
+    _require_runs(run_dir)
     _import_tensorflow_quietly()
     from kerasynth import export as export_module
 
@@ -454,7 +481,9 @@ def pipeline():
 @click.option("--columns", help="Tables: comma-separated columns.")
 @click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--target", help="Tables: the column to predict for utility.")
-@click.option("--image-size", type=int, help="Images: the side. Default: the model's.")
+@click.option(
+    "--image-size", type=click.IntRange(min=8), help="Images: the side. Default: the model's."
+)
 @click.option(
     "--holdout-by",
     metavar="KEY[:REGEX]",
@@ -467,6 +496,7 @@ def pipeline():
 def pipeline_run(model_name, root, thresholds, columns, no_cache, quiet,
                  **options):  # fmt: skip
     """Ingest -> train -> evaluate (the gate) -> export, with lineage."""
+    _require_paths(data=options["data"], thresholds=thresholds)
     _import_tensorflow_quietly()
     from kerasynth.components.evaluate import load_thresholds
     from kerasynth.pipelines import pipeline_for, run_pipeline

@@ -200,3 +200,34 @@ def test_console_script_prints_one_line(tmp_path):
     assert completed.stderr.strip().splitlines() == [
         f"Error: {tmp_path} is not a kerasynth run directory: model.keras is missing."
     ]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--model", "dcgan", "--data", "/no/such.npz"],
+         "--data /no/such.npz: no such file or folder."),
+        (["sample", "--run", "/no/run", "--num", "2", "--output", "x.png"],
+         "Run directory /no/run does not exist."),
+        (["export", "--run", "/no/run", "--serving-dir", "s"],
+         "Run directory /no/run does not exist."),
+        (["evaluate", "--synthetic", "/no/fake.csv", "--output", "r"],
+         "--synthetic /no/fake.csv: no such file or folder."),
+        (["pipeline", "run", "--model", "dcgan", "--root", "r", "--thresholds",
+          "/no/t.json"], "--thresholds /no/t.json: no such file or folder."),
+    ],
+)  # fmt: skip
+def test_missing_paths_fail_before_tensorflow_is_imported(args, message, tmp_path):
+    code = (
+        "import sys\n"
+        "from kerasynth.cli import main\n"
+        f"try:\n    main({args!r})\n"
+        "except SystemExit as exit:\n"
+        "    print('exit', exit.code, 'tensorflow' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+        timeout=120,
+    )  # fmt: skip
+    assert done.stdout.strip() == "exit 2 False", (done.stdout, done.stderr)
+    assert done.stderr.strip() == f"Error: {message}"
