@@ -71,6 +71,13 @@ def load_model(run_dir: str | os.PathLike):
     import kerasynth.models  # noqa: F401  (registers the classes for loading)
 
     path = require_run(run_dir) / MODEL_FILE
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is not a .keras archive (a zip file): it is truncated or "
+            "damaged; train the run again."
+        )
     try:
         return keras.saving.load_model(path)
     except (OSError, ValueError) as error:

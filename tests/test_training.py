@@ -114,7 +114,7 @@ def test_trains_on_the_study_tumor_folder(tmp_path, tumor_folder):
 @pytest.mark.parametrize(
     "damage, message",
     [("config", "config.json is not valid JSON"),
-     ("model", "model.keras cannot be read as a Keras model"),
+     ("model", "model.keras is not a .keras archive (a zip file): it is truncated"),
      ("file", "is a file; --run takes a run directory")],
 )  # fmt: skip
 def test_a_damaged_run_gets_one_clear_line(tmp_path, damage, message):
