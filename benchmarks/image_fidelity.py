@@ -39,12 +39,14 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from _common import LoadMeter, emit, provenance
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATASETS = {
-    "oasis": (SHARED / "oasis1_slices" / "oasis1_axial64.npz", r"subject_id:^OAS1_\d{4}"),
+    "oasis": (
+        SHARED / "oasis1_slices" / "oasis1_axial64.npz",
+        r"subject_id:^OAS1_\d{4}",
+    ),
     "tumor": (SHARED / "brain_tumor_dataset", None),
 }
 COLUMNS = ("model", "minutes", "steps", "train_img_s", "sample_img_s",
@@ -106,7 +108,9 @@ def run_model(name, train, held, minutes, seed, features):
         start = time.perf_counter()
         synthetic = model.generate(len(held), seed=1)
         sample_s = time.perf_counter() - start
-    evaluation = evaluate_images(train.images, synthetic, holdout=held.images, seed=seed)
+    evaluation = evaluate_images(
+        train.images, synthetic, holdout=held.images, seed=seed
+    )
     learned = image_fidelity(held.images, synthetic, features=features, seed=seed)
     headline = evaluation.metrics["headline"]
     audit = evaluation.metrics["memorization"]["ncc"]

@@ -482,7 +482,9 @@ def pipeline():
 @click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--target", help="Tables: the column to predict for utility.")
 @click.option(
-    "--image-size", type=click.IntRange(min=8), help="Images: the side. Default: the model's."
+    "--image-size",
+    type=click.IntRange(min=8),
+    help="Images: the side. Default: the model's.",
 )
 @click.option(
     "--holdout-by",

@@ -128,7 +128,9 @@ class SavedGenerator:
         self.signature_name, self._extra = self._pick_signature(condition)
         _, inputs = self._loaded.signatures["sample"].structured_input_signature
         if "steps" in inputs:  # a diffusion model: its own default number
-            self._extra["steps"] = tf.constant(self.metadata["sampling_steps"], tf.int32)
+            self._extra["steps"] = tf.constant(
+                self.metadata["sampling_steps"], tf.int32
+            )
         self._signature = self._loaded.signatures[self.signature_name]
         self._transformer = None
         if "transformer" in self.metadata:  # exports since the dtypes fix

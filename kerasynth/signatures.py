@@ -144,8 +144,11 @@ def diffusion_image_endpoints(model) -> list[Endpoint]:
             *_with_labels(
                 model,
                 scalars,
-                {"num_samples": np.array(1, np.int32), "seed": np.array(0, np.int32),
-                 "steps": few},
+                {
+                    "num_samples": np.array(1, np.int32),
+                    "seed": np.array(0, np.int32),
+                    "steps": few,
+                },
                 scalar=True,
             ),  # fmt: skip
         ),

@@ -17,8 +17,12 @@ TINY = {
     "dcgan": {"image_size": 32, "generator_filters": 4, "discriminator_filters": 4},
     "beta_vae": {"image_size": 32, "filters": 4, "latent_dim": 8},
     "pix2pix": {"image_size": 32, "filters": 4},
-    "ddim": {"image_size": 32, "widths": (4, 8), "embedding_dim": 8,
-             "sampling_steps": 2},
+    "ddim": {
+        "image_size": 32,
+        "widths": (4, 8),
+        "embedding_dim": 8,
+        "sampling_steps": 2,
+    },
 }
 
 

@@ -11,8 +11,13 @@ from kerasynth.data.pipeline import make_dataset
 from kerasynth.metrics.image import image_fidelity
 from kerasynth.models import ddim
 
-TINY = {"image_size": 16, "widths": (8, 16), "embedding_dim": 16, "patch_size": 1,
-        "seed": 0}
+TINY = {
+    "image_size": 16,
+    "widths": (8, 16),
+    "embedding_dim": 16,
+    "patch_size": 1,
+    "seed": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +103,12 @@ def test_steps_labels_and_guidance_change_the_samples():
 
 def test_labels_are_dropped_for_the_unconditional_score():
     model = registry.get_model("ddim", num_classes=3, label_dropout=0.5, **TINY)
-    conditions = model._conditions(tf.zeros([4000], tf.int32), 4000, tf.constant([1, 2]))
-    dropped = float(tf.reduce_mean(tf.cast(tf.reduce_sum(conditions, 1) == 0, "float32")))
+    conditions = model._conditions(
+        tf.zeros([4000], tf.int32), 4000, tf.constant([1, 2])
+    )
+    dropped = float(
+        tf.reduce_mean(tf.cast(tf.reduce_sum(conditions, 1) == 0, "float32"))
+    )
     assert dropped == pytest.approx(0.5, abs=0.03)
     assert model._conditions(tf.zeros([5], tf.int32), 5) is not None
 

@@ -18,7 +18,12 @@ from kerasynth.testing import run_model_test
 TINY_DCGAN = {"image_size": 32, "generator_filters": 4, "discriminator_filters": 4}
 TINY_P2P = {"image_size": 32, "filters": 8}
 TINY_VAE = {"image_size": 32, "filters": 8, "latent_dim": 16}
-TINY_DDIM = {"image_size": 32, "widths": (8, 16), "embedding_dim": 16, "sampling_steps": 3}
+TINY_DDIM = {
+    "image_size": 32,
+    "widths": (8, 16),
+    "embedding_dim": 16,
+    "sampling_steps": 3,
+}
 # Every registered model that is not a table model.
 IMAGE_MODELS = sorted(
     name for name, cls in registry.list_models().items() if cls.task != "tables"

@@ -350,9 +350,7 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
         abar = tf.gather(self.alpha_bars, t)[:, None, None, None]
         noise = tf.random.stateless_normal(tf.shape(images), noise_seed)
         noisy = diffusion.gaussian_q_sample(images, noise, abar)
-        conditions = self._conditions(
-            labels, count, label_seed if training else None
-        )
+        conditions = self._conditions(labels, count, label_seed if training else None)
         predicted = self._denoise(
             self.denoiser, noisy, tf.cast(t, tf.float32), conditions, training
         )
@@ -433,7 +431,10 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
             lambda index, x: index > 0,
             step,
             (steps, tf.cast(noise, tf.float32)),
-            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, *self.latent_shape])),
+            shape_invariants=(
+                tf.TensorShape([]),
+                tf.TensorShape([None, *self.latent_shape]),
+            ),
         )
         return tf.clip_by_value(x, -1.0, 1.0)
 
@@ -443,7 +444,9 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
         shape = (num_samples, *self.latent_shape)
         if seed is None:
             return tf.random.stateless_normal(shape, seed=self.fresh_seed())
-        return tf.random.stateless_normal(shape, seed=tf.stack([tf.cast(seed, tf.int32), 0]))
+        return tf.random.stateless_normal(
+            shape, seed=tf.stack([tf.cast(seed, tf.int32), 0])
+        )
 
     def generate(
         self, num_samples, seed=None, conditions=None, batch_size=256, steps=None,
@@ -474,7 +477,9 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
         images = []
         for start in range(0, num_samples, batch_size):
             part = slice(start, start + batch_size)
-            conditions = None if labels is None else self._conditions(labels[part], None)
+            conditions = (
+                None if labels is None else self._conditions(labels[part], None)
+            )
             images.append(sampler(noise[part], conditions, steps, guidance))
         return keras.ops.convert_to_numpy(keras.ops.concatenate(images, axis=0))
 

@@ -20,7 +20,8 @@ from kerasynth.tasks.translation import TranslationTask
 __all__ = ["Task", "TrainingInput", "get_task", "task_of", "list_tasks"]
 
 _TASKS: dict[str, Task] = {
-    task.name: task for task in (
+    task.name: task
+    for task in (
         LatentImageTask(),
         DiffusionImageTask(),
         TranslationTask(),
