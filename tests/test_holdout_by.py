@@ -85,6 +85,11 @@ def test_group_keys():
     key = GroupKey.parse(r"ID:^(OAS1_\d{4}):x")  # split at the first colon
     assert key == GroupKey("ID", r"^(OAS1_\d{4}):x")
     whole = GroupKey.parse(r"subject_id:^OAS1_\d{4}")  # no group: the match
+    # Without a regex, OASIS sessions are their people; anything else stays.
+    assert list(GroupKey("ID").groups(["OAS1_0061_MR1", "OAS2_0007_MR2"], "here")) == [
+        "OAS1_0061", "OAS2_0007"]  # fmt: skip
+    mixed = ["OAS1_0061_MR1", "sub-07"]
+    assert list(GroupKey("ID").groups(mixed, "here")) == mixed
     assert list(whole.groups(["OAS1_0061_MR2"], "here")) == ["OAS1_0061"]
     with pytest.raises(ValueError, match=re.escape("'OAS2_0001_MR1' (here)")):
         GroupKey.parse(OASIS_PERSON).groups(["OAS1_0001_MR1", "OAS2_0001_MR1"], "here")
@@ -108,8 +113,11 @@ def test_npz_sessions_of_one_person_stay_on_one_side(sessions_npz):
     pairs = zip(data.images, data.groups, strict=True)
     index = {image.tobytes(): group for image, group in pairs}
     assert [index[image.tobytes()] for image in held.images] == list(held.groups)
+    # The bare key reads OASIS sessions as their people too.
+    bare = load_images(sessions_npz, image_size=8, group_by="subject_id")
+    assert list(bare.groups) == list(data.groups)
     # By session only, no session straddles, but a person's two scans can.
-    by_session = load_images(sessions_npz, image_size=8, group_by="subject_id")
+    by_session = load_images(sessions_npz, image_size=8, group_by="subject_id:.+")
     straddling = 0
     for seed in range(10):
         train, held = splits.split(by_session, 0.25, seed)

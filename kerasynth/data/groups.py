@@ -35,6 +35,10 @@ import numpy as np
 # The values a folder of images can be grouped by.
 FOLDER_KEYS = {"name": "the file's name", "path": "its path in the folder"}
 
+# A session of the OASIS releases (Marcus et al. 2007): its person, then
+# the scan (MR1, MR2 for a repeat scan of the same person).
+OASIS_SESSION = re.compile(r"^(OAS\d_\d{4})_MR\d+$")
+
 
 @dataclasses.dataclass(frozen=True)
 class GroupKey:
@@ -102,7 +106,8 @@ class GroupKey:
             where: the source, for error messages (``"file x.npz"``).
 
         Returns:
-            A NumPy string array, one group per value.
+            A NumPy string array, one group per value: without `pattern`,
+            the values, or their people when all are OASIS sessions.
 
         Raises:
             ValueError: `pattern` does not match a value (the message names
@@ -110,6 +115,9 @@ class GroupKey:
         """
         texts = [str(value) for value in values]
         if self.pattern is None:
+            people = [OASIS_SESSION.match(text) for text in texts]
+            if texts and all(people):
+                return np.asarray([person.group(1) for person in people], dtype=str)
             return np.asarray(texts, dtype=str)
         compiled = re.compile(self.pattern)
         found = []
