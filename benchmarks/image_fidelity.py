@@ -65,24 +65,25 @@ def _data(name, image_size, seed):
     return splits.split(data, 0.2, seed)
 
 
-class WallTimeBudget:
-    """A Keras callback factory: stops `fit` after `seconds` of training."""
+def wall_time_budget(seconds):
+    """A Keras callback that stops `fit` after `seconds` of training; its
+    ``start`` is when training began."""
+    import keras
 
-    def __new__(cls, seconds):
-        import keras
+    class Budget(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
 
-        class Budget(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.start = time.perf_counter()
+        def on_train_batch_end(self, batch, logs=None):
+            if time.perf_counter() - self.start > seconds:
+                self.model.stop_training = True
 
-            def on_train_batch_end(self, batch, logs=None):
-                if time.perf_counter() - self.start > seconds:
-                    self.model.stop_training = True
-
-        return Budget()
+    return Budget()
 
 
-def run_model(name, train, held, minutes, seed, features):
+def run_model(name, train, held, minutes, seed, features, model=None, options=None):
+    """Trains `model` (a registered name; `name` labels the record) with
+    `options` for `minutes` and scores its samples."""
     import keras
 
     from kerasynth import registry, tasks
@@ -90,12 +91,15 @@ def run_model(name, train, held, minutes, seed, features):
     from kerasynth.metrics.image import image_fidelity
 
     keras.utils.set_random_seed(seed)
-    model = registry.get_model(name, image_size=train.images.shape[1], seed=seed)
+    options = dict(options or {})
+    model = registry.get_model(
+        model or name, image_size=train.images.shape[1], seed=seed, **options
+    )
     model.compile()
     batch = model.training_defaults["batch_size"]
     task = tasks.task_of(model)
     dataset, _ = task.batches(model, None, train, batch, seed)
-    budget = WallTimeBudget(minutes * 60)
+    budget = wall_time_budget(minutes * 60)
     meter = LoadMeter()
     with meter:
         model.fit(dataset.repeat(), steps_per_epoch=50, epochs=10**6, verbose=0,
@@ -109,13 +113,15 @@ def run_model(name, train, held, minutes, seed, features):
         synthetic = model.generate(len(held), seed=1)
         sample_s = time.perf_counter() - start
     evaluation = evaluate_images(
-        train.images, synthetic, holdout=held.images, seed=seed
-    )
+        train.images, synthetic, holdout=held.images, seed=seed,
+        train_groups=train.groups, holdout_groups=held.groups,
+    )  # fmt: skip
     learned = image_fidelity(held.images, synthetic, features=features, seed=seed)
     headline = evaluation.metrics["headline"]
     audit = evaluation.metrics["memorization"]["ncc"]
     return {
         "model": name,
+        "options": options,
         "minutes": round(trained_s / 60, 1),
         "steps": steps,
         "train_img_s": round(steps * batch / trained_s, 1),
@@ -145,6 +151,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=sorted(DATASETS), default="oasis")
     parser.add_argument("--models", default="", help="Comma-separated; default all.")
+    parser.add_argument(
+        "--variants", default="{}",
+        help='JSON: labels for --models, e.g. {"ddim_p4": ["ddim", {"patch_size": 4}]}',
+    )  # fmt: skip
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
@@ -165,10 +175,13 @@ def main():
     )  # fmt: skip
     train, held = _data(args.data, args.image_size, args.seed)
     features = train_feature_encoder(train.images, seed=0)
+    variants = json.loads(args.variants)
     records = []
     for name in names:
-        record = {**run_model(name, train, held, args.minutes, args.seed, features),
-                  "data": args.data, **provenance()}  # fmt: skip
+        model, options = variants.get(name, (name, {}))
+        result = run_model(name, train, held, args.minutes, args.seed, features,
+                           model=model, options=options)  # fmt: skip
+        record = {**result, "data": args.data, **provenance()}
         emit(record, args.output)
         records.append(record)
     table = markdown(records)
