@@ -157,6 +157,22 @@ def list_models():
     help="Images: condition the model on the labels of class sub-folders.",
 )
 @click.option(
+    "--covariates",
+    metavar="COL,COL",
+    help="Images: condition the model on these columns of --table, the row "
+    "of each image's person (e.g. Age,M/F,CDR).",
+)
+@click.option("--table", help="With --covariates: a CSV/Parquet of one row per ID.")
+@click.option(
+    "--id-column", default="ID", show_default=True,
+    help="With --covariates: the --table column of the images' IDs.",
+)  # fmt: skip
+@click.option(
+    "--image-ids", metavar="KEY[:REGEX]", default="subject_id", show_default=True,
+    help="With --covariates: each image's ID, an .npz array or a folder "
+    "image's file name/path (as --holdout-by).",
+)  # fmt: skip
+@click.option(
     "--pairing",
     type=click.Choice(["noise", "blur", "downsample", "mask"]),
     help="Pix2Pix without --target: how sources are degraded. Default: the model's.",
@@ -249,7 +265,17 @@ def list_models():
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(**options):
     """Train a model and write its run directory."""
-    _require_paths(data=options["data"], metadata=options["metadata"])
+    _require_paths(data=options["data"], metadata=options["metadata"],
+                   table=options["table"])  # fmt: skip
+    covariates = None
+    if options["covariates"]:
+        if not options["table"]:
+            raise click.UsageError("--covariates needs --table, the rows to join.")
+        covariates = {"names": _split(options["covariates"]),
+                      "table": options["table"], "id_column": options["id_column"],
+                      "image_ids": options["image_ids"]}  # fmt: skip
+    elif options["table"]:
+        raise click.UsageError("--table is read with --covariates only.")
     _import_tensorflow_quietly()
     from kerasynth import resume, training
 
@@ -268,6 +294,7 @@ def train(**options):
         data=options["data"],
         target=options["target"],
         conditional=options["conditional"],
+        covariates=covariates,
         columns=_split(options["columns"]),
         categorical=_split(options["categorical"]),
         numerical=_split(options["numerical"]),
@@ -323,7 +350,8 @@ def train(**options):
     multiple=True,
     metavar="COLUMN=VALUE",
     help="Tables: only rows with this category (repeatable; one with "
-    "--saved-model). Conditional image models: label=NAME.",
+    "--saved-model). Conditional image models: label=NAME, or each "
+    "covariate (Age=80, M/F=F, CDR= for missing).",
 )
 @click.option(
     "--engine",

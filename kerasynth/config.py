@@ -31,6 +31,9 @@ class TrainConfig:
             path; `None` degrades `data` by the model's pairing instead.
         conditional: condition an image model on the data's labels (class
             sub-folders).
+        covariates: condition an image model on the rows of its images'
+            people instead: a `kerasynth.data.covariates.CovariateSource`
+            as a dict (``names``, ``table``, ``id_column``, ``image_ids``).
         output: the run directory to create; `None` makes a new
             ``runs/<model>-<timestamp>``.
         epochs: passes over the data; `None` uses `steps` or the model's
@@ -83,6 +86,7 @@ class TrainConfig:
     data: str | None = None
     target: str | None = None
     conditional: bool = False
+    covariates: dict[str, Any] | None = None
     output: str | None = None
     epochs: int | None = None
     steps: int | None = None

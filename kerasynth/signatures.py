@@ -43,8 +43,23 @@ def _image_warmup(model):
 
 
 def _with_labels(model, specs, warmup, scalar=False):
-    """Adds a ``label`` input (int32, one per image, or one scalar) to a
-    class-conditional model's signature."""
+    """Adds a conditioned model's inputs to a signature: ``label`` (int32,
+    one per image, or one scalar) for a class-conditional model; for one
+    conditioned on covariates, one ``[None]`` input per covariate, named by
+    `Covariate.input_name` (``M/F`` -> ``M_F``): float32 for a numeric one
+    (NaN for missing), string for a categorical one (``""`` for missing),
+    one value per image or one for all."""
+    if model.covariates is not None:
+        extra, values = [], {}
+        for column in model.covariates.columns:
+            name = column.input_name
+            if column.kind == "numeric":
+                extra.append(tf.TensorSpec([None], tf.float32, name=name))
+                values[name] = np.array([column.low], np.float32)
+            else:
+                extra.append(tf.TensorSpec([None], tf.string, name=name))
+                values[name] = np.array([column.categories[0].encode()], object)
+        return [*specs, *extra], {**warmup, **values}
     if not model.num_classes:
         return specs, warmup
     shape = [] if scalar else [None]
@@ -55,23 +70,45 @@ def _with_labels(model, specs, warmup, scalar=False):
     }
 
 
+def _given_conditions(model, given, count, seed=None):
+    """The conditions of `count` images (as training batches carry them)
+    from a signature's condition inputs `given` (`_with_labels`): the
+    encoded covariates (a single value broadcast to all), per-image
+    labels, or, with a `seed` (``sample``), one scalar label, -1 for
+    labels drawn uniformly. `None` for an unconditional model."""
+    if not model.uses_labels:
+        return None
+    if model.covariates is not None:
+        values = {}
+        for column, value in zip(model.covariates.columns, given, strict=True):
+            single = tf.equal(tf.size(value), 1)
+            values[column.input_name] = tf.cond(
+                single, lambda v=value: tf.fill([count], v[0]), lambda v=value: v
+            )
+        return model.covariates.encode_tensors(values)
+    (label,) = given
+    if seed is None:
+        return label
+    drawn = model.draw_labels(count, seed)
+    return tf.where(label >= 0, tf.fill([count], label), drawn)
+
+
 def latent_image_endpoints(model) -> list[Endpoint]:
     """A generator from latent noise: ``serving_default`` (``noise``) and
     ``sample`` (``num_samples``, ``seed``); a class-conditional model also
     takes ``label`` (per image; for ``sample`` one scalar, -1 for classes
-    drawn uniformly)."""
+    drawn uniformly), a covariate-conditioned one its covariates
+    (`_with_labels`)."""
     generator = model.generator
 
-    def from_noise(noise, labels=None):
+    def from_noise(noise, *given):
+        labels = _given_conditions(model, given, tf.shape(noise)[0])
         return _images(generator(model.with_label(noise, labels), training=False))
 
-    def sample(num_samples, seed, label=None):
+    def sample(num_samples, seed, *given):
         noise = model.latent_noise(num_samples, seed)
-        if model.num_classes:
-            drawn = model.draw_labels(num_samples, seed)
-            labels = tf.where(label >= 0, tf.fill([num_samples], label), drawn)
-            noise = model.with_label(noise, labels)
-        return _images(generator(noise, training=False))
+        labels = _given_conditions(model, given, num_samples, seed)
+        return _images(generator(model.with_label(noise, labels), training=False))
 
     noise_spec = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="noise")]
     scalars = [
@@ -102,24 +139,22 @@ def latent_image_endpoints(model) -> list[Endpoint]:
 def diffusion_image_endpoints(model) -> list[Endpoint]:
     """A diffusion model (`ddim`): ``sample`` (``num_samples``, ``seed``,
     ``steps``, and ``label`` when class-conditional: one scalar, -1 for
-    classes drawn uniformly), the same images as ``model.generate(
-    num_samples, seed=seed, steps=steps)``; and ``serving_default``, which
-    denoises given ``noise`` (``[None, H, W, C]``, the starting ``x_T``) in
-    ``steps`` steps (with per-image ``label``s)."""
+    classes drawn uniformly; or the covariates), the same images as
+    ``model.generate(num_samples, seed=seed, steps=steps)``; and
+    ``serving_default``, which denoises given ``noise`` (``[None, H, W,
+    C]``, the starting ``x_T``) in ``steps`` steps (with per-image
+    ``label``s or covariates)."""
 
-    def conditions(labels):
-        return None if labels is None else tf.one_hot(labels, model.num_classes)
+    def from_noise(noise, steps, *given):
+        labels = _given_conditions(model, given, tf.shape(noise)[0])
+        conditions = None if labels is None else model._conditions(labels, None)
+        return _images(model.denoise_from(noise, conditions, steps))
 
-    def from_noise(noise, steps, labels=None):
-        return _images(model.denoise_from(noise, conditions(labels), steps))
-
-    def sample(num_samples, seed, steps, label=None):
+    def sample(num_samples, seed, steps, *given):
         noise = model.latent_noise(num_samples, seed)
-        labels = None
-        if model.num_classes:
-            drawn = model.draw_labels(num_samples, seed)
-            labels = tf.where(label >= 0, tf.fill([num_samples], label), drawn)
-        return _images(model.denoise_from(noise, conditions(labels), steps))
+        labels = _given_conditions(model, given, num_samples, seed)
+        conditions = None if labels is None else model._conditions(labels, None)
+        return _images(model.denoise_from(noise, conditions, steps))
 
     steps = tf.TensorSpec([], tf.int32, name="steps")
     few = np.array(1, np.int32)  # the warm-up traces the loop, one step is enough
@@ -179,10 +214,12 @@ def autoencoder_endpoints(model) -> list[Endpoint]:
     ``reconstruct`` (images -> images through the posterior mean); with
     ``label`` inputs when conditional."""
 
-    def decode(latent, labels=None):
+    def decode(latent, *given):
+        labels = _given_conditions(model, given, tf.shape(latent)[0])
         return _images(model.decode(latent, labels))
 
-    def reconstruct(images, labels=None):
+    def reconstruct(images, *given):
+        labels = _given_conditions(model, given, tf.shape(images)[0])
         mean, _ = model.encode(images, labels)
         return _images(model.decode(mean, labels))
 

@@ -97,13 +97,15 @@ class GroupKey:
     def __str__(self) -> str:
         return self.name if self.pattern is None else f"{self.name}:{self.pattern}"
 
-    def groups(self, values: Iterable, where: str) -> np.ndarray:
+    def groups(self, values: Iterable, where: str, people: bool = True) -> np.ndarray:
         """The group of each value: the value itself, or what `pattern`
         picks from its text.
 
         Args:
             values: one value per item (any type; compared as text).
             where: the source, for error messages (``"file x.npz"``).
+            people: read OASIS sessions as their people (without
+                `pattern`); `False` keeps the values (an image's ID).
 
         Returns:
             A NumPy string array, one group per value: without `pattern`,
@@ -115,9 +117,9 @@ class GroupKey:
         """
         texts = [str(value) for value in values]
         if self.pattern is None:
-            people = [OASIS_SESSION.match(text) for text in texts]
-            if texts and all(people):
-                return np.asarray([person.group(1) for person in people], dtype=str)
+            persons = [OASIS_SESSION.match(text) for text in texts] if people else []
+            if texts and persons and all(persons):
+                return np.asarray([person.group(1) for person in persons], dtype=str)
             return np.asarray(texts, dtype=str)
         compiled = re.compile(self.pattern)
         found = []
@@ -134,7 +136,9 @@ class GroupKey:
             found.append(group)
         return np.asarray(found, dtype=str)
 
-    def folder_groups(self, files: list[str], where: str) -> np.ndarray:
+    def folder_groups(
+        self, files: list[str], where: str, people: bool = True
+    ) -> np.ndarray:
         """The groups of a folder's images from the files they come from.
 
         Args:
@@ -157,13 +161,14 @@ class GroupKey:
             )
         if self.name == "name":
             files = [PurePosixPath(file).name for file in files]
-        return self.groups(files, where)
+        return self.groups(files, where, people)
 
 
-def no_groups_error(spec: str, what: str) -> ValueError:
-    """The error for a group key given on data that has no group values."""
+def no_groups_error(spec: str, what: str, option: str = "--holdout-by") -> ValueError:
+    """The error for a group (or ID) key given on data that has no values
+    for it."""
     return ValueError(
-        f"--holdout-by {spec!r}: {what} has nothing to group by; group an .npz "
+        f"{option} {spec!r}: {what} has nothing to group by; group an .npz "
         "by one of its arrays, a folder by its file names (name, path) or a "
         "table by a column"
     )

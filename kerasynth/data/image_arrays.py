@@ -76,32 +76,35 @@ def _check_labels(
 
 
 def _group_array(
-    path: Path, arrays: dict[str, np.ndarray], key: GroupKey, num_images: int
-) -> np.ndarray:
-    """The groups of a file's images, from the array `key` names."""
+    path: Path, arrays: dict[str, np.ndarray], key: GroupKey, num_images: int,
+    option: str = "--holdout-by", people: bool = True,
+) -> np.ndarray:  # fmt: skip
+    """The groups (or, with ``people=False``, the IDs) of a file's images,
+    from the array `key` names; `option` names the flag in errors."""
     if file_suffix(path) == ".npy":
         raise ValueError(
-            f"--holdout-by {str(key)!r}: {path} is a .npy file, the images "
-            "alone; save them in an .npz beside an array of one group per image"
+            f"{option} {str(key)!r}: {path} is a .npy file, the images "
+            "alone; save them in an .npz beside an array of one value per image"
         )
     if key.name not in arrays:
         raise ValueError(
-            f"--holdout-by {str(key)!r}: {path} has no array {key.name!r}. "
+            f"{option} {str(key)!r}: {path} has no array {key.name!r}. "
             f"Its arrays: {', '.join(arrays)}"
         )
     values = arrays[key.name]
     if values.shape != (num_images,):
         raise ValueError(
-            f"--holdout-by {str(key)!r}: array {key.name!r} of {path} must hold "
+            f"{option} {str(key)!r}: array {key.name!r} of {path} must hold "
             f"one value per image, shape ({num_images},). "
             f"Received: shape={values.shape}"
         )
-    return key.groups(values.tolist(), f"file {path}")
+    return key.groups(values.tolist(), f"file {path}", people)
 
 
 def load_array_file(
-    path: Path, image_size: int, channels: int, group_by: GroupKey | None = None
-) -> ImageData:
+    path: Path, image_size: int, channels: int, group_by: GroupKey | None = None,
+    ids_by: GroupKey | None = None,
+) -> ImageData:  # fmt: skip
     """Reads the images (and labels) of a `.npy` or `.npz` file.
 
     Args:
@@ -111,6 +114,8 @@ def load_array_file(
         group_by: the group key (`kerasynth.data.groups`): a `.npz` array of
             each image's group (``subject_id``), with an optional regular
             expression; `None` for no groups.
+        ids_by: the key of each image's ID (``subject_id``: the session,
+            as it is), for `ImageData.ids`; `None` for none.
 
     Returns:
         An `ImageData` whose keys are ``"index i"``.
@@ -127,6 +132,9 @@ def load_array_file(
     groups = None
     if group_by is not None:
         groups = _group_array(path, arrays, group_by, raw.shape[0])
+    ids = None
+    if ids_by is not None:
+        ids = _group_array(path, arrays, ids_by, raw.shape[0], "--image-ids", False)
     try:
         scaled = scale_to_signed(raw)
     except ValueError as err:
@@ -136,5 +144,5 @@ def load_array_file(
     digests = [hashlib.sha256(item.tobytes()).hexdigest() for item in raw]
     return build_image_data(
         images, labels, names, f"file {path}", find_duplicates(keys, digests), keys,
-        groups,
+        groups, ids,
     )  # fmt: skip

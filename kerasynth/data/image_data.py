@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,11 @@ class ImageData:
             `kerasynth.data.groups`), kept through `subset` so a split keeps
             each group on one side and the memorization audit names the
             person of a nearest training image; `None` when not asked for.
+        ids: one ID per image (its session: ``--image-ids``), to join the
+            images to their people's rows; `None` when not asked for.
+        covariates: the row of each image's person (a `pandas.DataFrame`
+            of the covariates: `kerasynth.data.covariates`), for models
+            conditioned on them; `None` otherwise.
     """
 
     images: np.ndarray
@@ -53,23 +59,31 @@ class ImageData:
     duplicates: list[list[str]]
     keys: list[str] | None = None
     groups: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    covariates: Any = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
     def subset(self, mask: np.ndarray) -> "ImageData":
-        """The images (and labels, keys, groups) where `mask` is true; the
-        same source, a new fingerprint."""
+        """The images (and labels, keys, groups, IDs, covariates) where
+        `mask` is true; the same source, a new fingerprint."""
         images = np.ascontiguousarray(self.images[mask])
         labels = None if self.labels is None else self.labels[mask]
         keys = None if self.keys is None else list(np.asarray(self.keys)[mask])
         groups = None if self.groups is None else self.groups[mask]
+        ids = None if self.ids is None else self.ids[mask]
+        covariates = self.covariates
+        if covariates is not None:
+            covariates = covariates[np.asarray(mask)].reset_index(drop=True)
         return dataclasses.replace(
             self,
             images=images,
             labels=labels,
             keys=keys,
             groups=groups,
+            ids=ids,
+            covariates=covariates,
             fingerprint=compute_fingerprint(images, labels, self.class_names),
         )
 
@@ -112,6 +126,7 @@ def build_image_data(
     duplicates: list[list[str]],
     keys: list[str] | None = None,
     groups: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
 ) -> ImageData:
     """Stacks prepared images, fingerprints them and reports duplicates.
 
@@ -123,6 +138,7 @@ def build_image_data(
         duplicates: groups from `find_duplicates`.
         keys: one name per image (see `ImageData.keys`), or `None`.
         groups: one group per image (see `ImageData.groups`), or `None`.
+        ids: one ID per image (see `ImageData.ids`), or `None`.
 
     Returns:
         An `ImageData`.
@@ -148,4 +164,5 @@ def build_image_data(
         duplicates=duplicates,
         keys=keys,
         groups=groups,
+        ids=ids,
     )

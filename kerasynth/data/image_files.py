@@ -109,8 +109,9 @@ def _folder_labels(root: Path, files: list[str]) -> tuple[list[int] | None, list
 
 
 def load_folder(
-    root: Path, image_size: int, channels: int, group_by: GroupKey | None = None
-) -> ImageData:
+    root: Path, image_size: int, channels: int, group_by: GroupKey | None = None,
+    ids_by: GroupKey | None = None,
+) -> ImageData:  # fmt: skip
     """Reads a folder of images and/or volumes, labelled by sub-folder.
 
     Args:
@@ -120,6 +121,8 @@ def load_folder(
         group_by: the group key (`kerasynth.data.groups`): ``name`` or
             ``path`` of each image's file, with an optional regular
             expression (``name:^(sub-\\d+)_``); `None` for no groups.
+        ids_by: the key of each image's ID, the same way (the slices of a
+            volume share its file's), for `ImageData.ids`; `None` for none.
 
     Returns:
         An `ImageData` whose keys are relative paths (``"scan.nii.gz:40"``
@@ -135,7 +138,10 @@ def load_folder(
     file_groups = None
     if group_by is not None:  # before decoding, so a bad key fails at once
         file_groups = group_by.folder_groups(files, f"folder {root}")
-    images, labels, digests, keys, groups = [], [], [], [], []
+    file_ids = None
+    if ids_by is not None:
+        file_ids = ids_by.folder_groups(files, f"folder {root}", people=False)
+    images, labels, digests, keys, groups, ids = [], [], [], [], [], []
     num_volumes = 0
     for i, name in enumerate(files):
         path = root / name
@@ -155,6 +161,8 @@ def load_folder(
         images.extend(prepare_image(array, image_size, channels) for array in arrays)
         if file_groups is not None:
             groups.extend([file_groups[i]] * len(arrays))
+        if file_ids is not None:
+            ids.extend([file_ids[i]] * len(arrays))
         if file_labels is not None:
             labels.extend([file_labels[i]] * len(arrays))
         digests.append(hashlib.sha256(data).hexdigest())
@@ -174,4 +182,5 @@ def load_folder(
         find_duplicates(files, digests),
         keys,
         None if file_groups is None else np.asarray(groups, dtype=str),
+        None if file_ids is None else np.asarray(ids, dtype=str),
     )

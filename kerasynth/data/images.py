@@ -95,6 +95,7 @@ def load_images(
     image_size: int = 64,
     channels: int = 1,
     group_by: str | None = None,
+    ids_by: str | None = None,
 ) -> ImageData:
     """Read images from a folder, an array file, a volume, TFDS or the default.
 
@@ -111,9 +112,13 @@ def load_images(
             make ``OAS1_0061_MR1`` and ``_MR2`` one person) or, for a folder,
             ``name`` or ``path`` of the image's file
             (`kerasynth.data.groups`). `None`: no groups.
+        ids_by: each image's ID, ``NAME[:REGEX]`` the same way, read as it
+            is (``subject_id``: the session), for joining the images to a
+            table (`ImageData.ids`). `None`: no IDs.
 
     Returns:
-        An `ImageData` (with `groups` when `group_by` is given).
+        An `ImageData` (with `groups` when `group_by` is given, `ids` when
+        `ids_by` is).
 
     Example:
 
@@ -123,15 +128,18 @@ def load_images(
     """
     check_image_args(image_size, channels)
     key = None if group_by is None else GroupKey.parse(group_by)
+    id_key = None if ids_by is None else GroupKey.parse(ids_by)
+    keyed = [(spec, option) for spec, option in
+             ((group_by, "--holdout-by"), (ids_by, "--image-ids")) if spec]  # fmt: skip
     if source is None:
-        if key is not None:
-            raise no_groups_error(group_by, "the embedded MNI152 template")
+        for spec, option in keyed:
+            raise no_groups_error(spec, "the embedded MNI152 template", option)
         from kerasynth.data import embedded
 
         return embedded.load_mni152_images(image_size, channels)
     if isinstance(source, str) and source.startswith("tfds:"):
-        if key is not None:
-            raise no_groups_error(group_by, source)
+        for spec, option in keyed:
+            raise no_groups_error(spec, source, option)
         from kerasynth.data import catalog
 
         return catalog.load_tfds(source, image_size, channels)
@@ -139,13 +147,13 @@ def load_images(
     if not path.exists():
         raise FileNotFoundError(f"Image source not found: {path}")
     if path.is_dir():
-        return load_folder(path, image_size, channels, key)
+        return load_folder(path, image_size, channels, key, id_key)
     suffix = file_suffix(path)
     if suffix in ARRAY_EXTENSIONS:
-        return load_array_file(path, image_size, channels, key)
+        return load_array_file(path, image_size, channels, key, id_key)
     if suffix in VOLUME_EXTENSIONS:
-        if key is not None:
-            raise no_groups_error(group_by, f"the single volume {path}")
+        for spec, option in keyed:
+            raise no_groups_error(spec, f"the single volume {path}", option)
         from kerasynth.data import volumes
 
         return volumes.load_volume_images(path, image_size, channels)

@@ -11,6 +11,7 @@ shuffling, on whole batches, with stateless ops seeded from a
 for the same `seed`.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from kerasynth.data.images import ImageData
@@ -34,6 +35,7 @@ def make_dataset(
     shuffle: bool = True,
     with_labels: bool = False,
     augment: str | None = None,
+    conditions=None,
 ) -> tf.data.Dataset:
     """Builds the training dataset of an `ImageData`.
 
@@ -46,6 +48,9 @@ def make_dataset(
         with_labels: yield `(images, labels)` instead of `images`.
         augment: `None`, or `"flip"` (random horizontal flips; brains are
             roughly left-right symmetric).
+        conditions: what to yield beside the images instead of
+            `data.labels`: one int label or one float32 condition vector
+            (encoded covariates) per image; `None` keeps `with_labels`.
 
     Returns:
         A dataset of float32 `[batch_size, H, W, C]` batches, or of
@@ -77,7 +82,19 @@ def make_dataset(
             "or a labels array give labels)"
         )
     images = tf.convert_to_tensor(data.images, dtype=tf.float32)
-    if with_labels:
+    if conditions is not None:
+        conditions = np.asarray(conditions)
+        if len(conditions) != len(data):
+            raise ValueError(
+                f"{len(conditions)} conditions for the {len(data)} images of "
+                f"{data.source}"
+            )
+        kind = tf.int32 if conditions.dtype.kind in "iu" else tf.float32
+        dataset = tf.data.Dataset.from_tensor_slices(
+            (images, tf.convert_to_tensor(conditions, dtype=kind))
+        )
+        with_labels = True
+    elif with_labels:
         labels = tf.convert_to_tensor(data.labels, dtype=tf.int32)
         dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     else:

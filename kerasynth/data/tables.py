@@ -149,7 +149,7 @@ def load_table(
     """
     if isinstance(dropna, str) or not isinstance(dropna, bool):
         raise ValueError(f"`dropna` must be True or False. Received: {dropna=}")
-    frame, origin = _read_source(source)
+    frame, origin = read_source(source)
     if frame.columns.has_duplicates:
         duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise ValueError(f"{origin} has duplicated column names: {duplicated}")
@@ -249,7 +249,7 @@ _REASONS = {
 }
 
 
-def _read_source(source) -> tuple[pd.DataFrame, str]:
+def read_source(source) -> tuple[pd.DataFrame, str]:
     """Reads any accepted source into a fresh DataFrame and names its origin."""
     if source is None:
         return load_diabetes_frame(), EMBEDDED_SOURCE

@@ -90,25 +90,46 @@ class GenerativeModel(keras.Model):
 class ImageGenerativeModel(GenerativeModel):
     """A model whose `generator` maps a latent vector to images in [-1, 1].
 
-    With ``num_classes > 0`` it is class-conditional: a one-hot label is
-    concatenated to the generator's latent input (and, as constant maps, to
-    the images a discriminator or encoder reads), and `generate` takes
-    ``conditions={"label": name}``. Subclasses set `num_classes` and
-    `class_names` from their constructor.
+    A model can be conditioned, on a class or on covariates:
+
+    - with ``num_classes > 0`` it is class-conditional: training batches
+      carry int labels, and `generate` takes ``conditions={"label": name}``;
+    - with `covariates` (a `kerasynth.data.covariates.Covariates`, or its
+      config) it is conditioned on each image's person (age, sex, CDR):
+      training batches carry the encoded ``[batch, condition_dim]`` float
+      vectors, and `generate` takes the covariates' values
+      (``conditions={"Age": 80, "M/F": "F", "CDR": 1}``, or a DataFrame of
+      one row per image).
+
+    Either way the condition vector (a label's one-hot, or the encoded
+    covariates) is concatenated to the generator's latent input and, as
+    constant maps, to the images a discriminator or encoder reads
+    (`with_label`, `label_maps`). Subclasses set `num_classes`,
+    `class_names` and `covariates` with `check_classes`.
     """
 
     image_size: int
     channels: int
     num_classes: int = 0
     class_names: list[str] | None = None
+    covariates: Any = None
+
+    @property
+    def condition_dim(self) -> int:
+        """The length of the condition vector (0: unconditional)."""
+        if self.covariates is not None:
+            return self.covariates.dimension
+        return self.num_classes
 
     @property
     def uses_labels(self) -> bool:
-        """Whether training batches must carry labels."""
-        return self.num_classes > 0
+        """Whether training batches must carry labels or covariates."""
+        return self.condition_dim > 0
 
-    def check_classes(self, num_classes, class_names):
-        """Validates and stores the class arguments of a constructor."""
+    def check_classes(self, num_classes, class_names, covariates=None):
+        """Validates and stores the conditioning arguments of a constructor."""
+        from kerasynth.data.covariates import Covariates
+
         if num_classes < 0 or num_classes == 1:
             raise ValueError(
                 "num_classes must be 0 (unconditional) or at least 2. "
@@ -119,12 +140,28 @@ class ImageGenerativeModel(GenerativeModel):
                 f"class_names must name the {num_classes} classes. "
                 f"Received: class_names={class_names}"
             )
+        if num_classes and covariates is not None:
+            raise ValueError(
+                "Condition on classes or on covariates, not both. "
+                f"Received: num_classes={num_classes}, covariates={covariates!r}"
+            )
         self.num_classes = num_classes
         self.class_names = (
             list(class_names)
             if class_names is not None
             else [str(i) for i in range(num_classes)] or None
         )
+        self.covariates = Covariates.coerce(covariates)
+
+    def conditioning_config(self) -> dict[str, Any]:
+        """The conditioning arguments, for `get_config`."""
+        return {
+            "num_classes": self.num_classes,
+            "class_names": self.class_names if self.num_classes else None,
+            "covariates": None
+            if self.covariates is None
+            else self.covariates.get_config(),
+        }
 
     def label_index(self, conditions) -> int | None:
         """``{"label": name}`` -> the class index (`None` without conditions)."""
@@ -133,7 +170,7 @@ class ImageGenerativeModel(GenerativeModel):
         if not self.num_classes:
             raise ValueError(
                 f"{type(self).__name__} is unconditional (train it with "
-                f"--conditional). Received: conditions={conditions!r}"
+                f"--conditional or --covariates). Received: conditions={conditions!r}"
             )
         if set(conditions) != {"label"}:
             raise ValueError(
@@ -160,20 +197,49 @@ class ImageGenerativeModel(GenerativeModel):
             [num_samples], pair, 0, self.num_classes, dtype=tf.int32
         )
 
+    def condition_batch(self, num_samples, seed=None, conditions=None):
+        """The conditions of `num_samples` images to generate, as training
+        batches carry them (`None` for an unconditional model): int labels
+        (`conditions` ``{"label": name}``, or drawn uniformly), or encoded
+        covariates (`conditions` their values, or drawn from their
+        training marginals with `seed`)."""
+        if self.covariates is None:
+            label = self.label_index(conditions)
+            if not self.num_classes:
+                return None
+            return self.draw_labels(num_samples, seed, label)
+        if conditions is None:
+            conditions = self.covariates.draw(num_samples, seed)
+        return tf.constant(self.covariates.encode(conditions, num_samples))
+
+    def condition_vector(self, conditions, dtype="float32"):
+        """A batch's conditions (int labels, or encoded covariates) as the
+        ``[batch, condition_dim]`` vectors the networks read."""
+        if self.covariates is not None:
+            return tf.cast(conditions, dtype)
+        return tf.one_hot(conditions, self.num_classes, dtype=dtype)
+
+    def null_conditions(self, count):
+        """Placeholder conditions (label 0, or zero vectors), for Keras'
+        symbolic calls."""
+        if self.covariates is not None:
+            return tf.zeros([count, self.condition_dim])
+        return tf.zeros([count], tf.int32)
+
     def with_label(self, latent, labels):
-        """The generator input: `latent`, and the one-hot label if any."""
-        if not self.num_classes:
+        """The generator input: `latent`, and the condition vector if any."""
+        if not self.condition_dim:
             return latent
-        one_hot = tf.one_hot(labels, self.num_classes, dtype=latent.dtype)
-        return tf.concat([latent, one_hot], axis=-1)
+        vectors = self.condition_vector(labels, latent.dtype)
+        return tf.concat([latent, vectors], axis=-1)
 
     def label_maps(self, images, labels):
-        """`images` with one constant channel per class appended."""
-        if not self.num_classes:
+        """`images` with one constant channel per condition entry appended."""
+        if not self.condition_dim:
             return images
-        one_hot = tf.one_hot(labels, self.num_classes, dtype=images.dtype)
+        vectors = self.condition_vector(labels, images.dtype)
         size = tf.shape(images)[1:3]
-        maps = tf.tile(one_hot[:, None, None, :], [1, size[0], size[1], 1])
+        maps = tf.tile(vectors[:, None, None, :], [1, size[0], size[1], 1])
         return tf.concat([images, maps], axis=-1)
 
     def generate(self, num_samples, seed=None, conditions=None, batch_size=256):
@@ -183,15 +249,18 @@ class ImageGenerativeModel(GenerativeModel):
             num_samples: how many images.
             seed: an int for repeatable images, `None` for fresh ones.
             conditions: ``{"label": name}`` for a class-conditional model
-                (without it, classes are drawn uniformly); `None` otherwise.
+                (without it, classes are drawn uniformly); the covariates'
+                values for a covariate-conditioned one (one value each, or
+                a sequence or DataFrame of `num_samples`; without them,
+                drawn from their training marginals); `None` otherwise.
             batch_size: images per generator call (bounds memory).
         """
-        label = self.label_index(conditions)
         if num_samples < 1:
             raise ValueError(f"num_samples must be >= 1. Received: {num_samples}")
+        labels = self.condition_batch(num_samples, seed, conditions)
         inputs = self.latent_noise(num_samples, seed)
-        if self.num_classes:
-            inputs = self.with_label(inputs, self.draw_labels(num_samples, seed, label))
+        if labels is not None:
+            inputs = self.with_label(inputs, labels)
         images = [
             self.generator(inputs[start : start + batch_size], training=False)
             for start in range(0, num_samples, batch_size)

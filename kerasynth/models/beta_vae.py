@@ -87,6 +87,9 @@ class BetaVAE(VariationalModel, ImageGenerativeModel):
             et al. 2015): the label's one-hot enters the encoder as constant
             image channels and the decoder beside the latent code.
         class_names: the classes' names, for ``conditions={"label": ...}``.
+        covariates: `None`, or the `kerasynth.data.covariates.Covariates`
+            (or its config) whose encoded values condition the model
+            instead of a class: each image's person's age, sex, CDR.
         seed: seed of the model's `keras.random.SeedGenerator`.
 
     Example:
@@ -112,11 +115,12 @@ class BetaVAE(VariationalModel, ImageGenerativeModel):
         filters=32,
         num_classes=0,
         class_names=None,
+        covariates=None,
         seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.check_classes(num_classes, class_names)
+        self.check_classes(num_classes, class_names, covariates)
         if image_size < 16 or image_size % 16:
             raise ValueError(
                 "BetaVAE image_size must be a multiple of 16. "
@@ -134,12 +138,16 @@ class BetaVAE(VariationalModel, ImageGenerativeModel):
         self.filters = filters
         self.seed = seed
         self.encoder = build_encoder(
-            image_size, channels + num_classes, latent_dim, filters, self.dtype_policy
+            image_size,
+            channels + self.condition_dim,
+            latent_dim,
+            filters,
+            self.dtype_policy,
         )
         self.decoder = build_decoder(
             image_size,
             channels,
-            latent_dim + num_classes,
+            latent_dim + self.condition_dim,
             filters,
             self.dtype_policy,
         )
@@ -185,7 +193,7 @@ class BetaVAE(VariationalModel, ImageGenerativeModel):
     def call(self, images, training=False):
         # Keras' symbolic calls pass images only: a conditional model's
         # callers use `encode`/`decode` with labels.
-        labels = tf.zeros(tf.shape(images)[:1], tf.int32) if self.num_classes else None
+        labels = self.null_conditions(tf.shape(images)[0]) if self.uses_labels else None
         mean, _ = self.encode(images, labels, training=training)
         return self.decode(mean, labels, training=training)
 
@@ -198,7 +206,6 @@ class BetaVAE(VariationalModel, ImageGenerativeModel):
             "beta": self.beta,
             "kl_warmup_steps": self.kl_warmup_steps,
             "filters": self.filters,
-            "num_classes": self.num_classes,
-            "class_names": self.class_names if self.num_classes else None,
+            **self.conditioning_config(),
             "seed": self.seed,
         }

@@ -164,6 +164,9 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
             conditional GAN, Mirza and Osindero 2014).
         class_names: the classes' names (``["no", "yes"]``), for
             ``conditions={"label": "yes"}``.
+        covariates: `None`, or the `kerasynth.data.covariates.Covariates`
+            (or its config) whose encoded values condition the model
+            instead of a class: each image's person's age, sex, CDR.
         seed: seed of the model's `keras.random.SeedGenerator` (training
             noise); `None` derives it from Keras' global seed.
         step: ``"fresh"`` (the default) draws new noise for the generator
@@ -195,12 +198,13 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
         discriminator_filters=64,
         num_classes=0,
         class_names=None,
+        covariates=None,
         seed=None,
         step="fresh",
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.check_classes(num_classes, class_names)
+        self.check_classes(num_classes, class_names, covariates)
         if step not in STEPS:
             raise ValueError(
                 f"step must be one of {', '.join(STEPS)}. Received: step={step!r}"
@@ -232,14 +236,17 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
         # The networks follow this model's dtype policy (which `load_model`
         # restores from the config), not whatever the global policy is now.
         self.generator = build_generator(
-            latent_dim + num_classes,
+            latent_dim + self.condition_dim,
             image_size,
             channels,
             generator_filters,
             self.dtype_policy,
         )
         self.discriminator = build_discriminator(
-            image_size, channels + num_classes, discriminator_filters, self.dtype_policy
+            image_size,
+            channels + self.condition_dim,
+            discriminator_filters,
+            self.dtype_policy,
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -341,8 +348,7 @@ class DCGAN(AdversarialModel, ImageGenerativeModel):
             "latent_dim": self.latent_dim,
             "generator_filters": self.generator_filters,
             "discriminator_filters": self.discriminator_filters,
-            "num_classes": self.num_classes,
-            "class_names": self.class_names if self.num_classes else None,
+            **self.conditioning_config(),
             "seed": self.seed,
             "step": self.step,
         }

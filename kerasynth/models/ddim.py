@@ -159,7 +159,9 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
     also predicts the unconditional noise and ``guidance`` ``w`` can mix
     ``(1 + w) e(x, y) - w e(x)`` when sampling (Ho and Salimans 2022; ``w =
     0``, the default, is plain conditional sampling, one network call per
-    step).
+    step). A model conditioned on `covariates` (age, sex, CDR) adds their
+    encoded vector and a "given" flag the same way; dropped, both are
+    zeros.
 
     `test_step` reports the denoising loss on the given images and, as the
     keras-io example, the KID (Binkowski et al. 2018) between them and as
@@ -193,6 +195,9 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
         kid_steps: sampling steps of the images `test_step` scores.
         num_classes: 0, or the classes of a class-conditional model.
         class_names: the classes' names, for ``conditions={"label": ...}``.
+        covariates: `None`, or the `kerasynth.data.covariates.Covariates`
+            (or its config) whose encoded values condition the model
+            instead of a class: each image's person's age, sex, CDR.
         seed: seed of the model's `keras.random.SeedGenerator`.
 
     Example:
@@ -234,11 +239,12 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
         kid_steps=5,
         num_classes=0,
         class_names=None,
+        covariates=None,
         seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.check_classes(num_classes, class_names)
+        self.check_classes(num_classes, class_names, covariates)
         self.widths = tuple(int(w) for w in widths)
         if not isinstance(patch_size, int) or patch_size < 1:
             raise ValueError(
@@ -292,7 +298,7 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
         args = dict(
             image_size=image_size, channels=channels, widths=self.widths,
             block_depth=block_depth, embedding_dim=self.embedding_dim,
-            condition_dim=self.num_classes, patch_size=patch_size,
+            condition_dim=self._denoiser_condition_dim, patch_size=patch_size,
             dtype=self.dtype_policy,
         )  # fmt: skip
         self.denoiser = build_denoiser(name="denoiser", **args)
@@ -319,17 +325,26 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
 
     # === Training ===
 
+    @property
+    def _denoiser_condition_dim(self):
+        # Encoded covariates get a "given" flag: all zeros is then the null
+        # condition only, never the mean patient.
+        return self.condition_dim + int(self.covariates is not None)
+
     def _conditions(self, labels, count, seed=None):
-        """The condition vectors of `labels` (one-hot; zeros, the
-        unconditional "null" label, where dropped at random when `seed` is
-        given), or `None` for an unconditional model."""
-        if not self.num_classes:
+        """The condition vectors of `labels` (one-hot labels, or encoded
+        covariates and a 1; zeros, the unconditional "null" condition,
+        where dropped at random when `seed` is given), or `None` for an
+        unconditional model."""
+        if not self.uses_labels:
             return None
-        one_hot = tf.one_hot(labels, self.num_classes)
+        vectors = self.condition_vector(labels)
+        if self.covariates is not None:
+            vectors = tf.concat([vectors, tf.ones_like(vectors[:, :1])], axis=-1)
         if seed is None or not self.label_dropout:
-            return one_hot
+            return vectors
         kept = tf.random.stateless_uniform([count], seed) >= self.label_dropout
-        return one_hot * tf.cast(kept, one_hot.dtype)[:, None]
+        return vectors * tf.cast(kept, vectors.dtype)[:, None]
 
     def _denoise(self, network, x, timesteps, conditions, training=False):
         inputs = [x, timesteps] if conditions is None else [x, timesteps, conditions]
@@ -392,8 +407,9 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
 
         Args:
             noise: ``[N, H, W, C]`` float32.
-            conditions: the ``[N, num_classes]`` one-hot labels of a
-                conditional model (`None` otherwise).
+            conditions: the condition vectors of a conditional model
+                (`_conditions`: one-hot labels, or encoded covariates and a
+                1), `None` otherwise.
             steps: the number of steps, 1 to ``T`` (default:
                 `sampling_steps`).
             guidance: the classifier-free guidance weight, a Python number
@@ -458,19 +474,16 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
             num_samples: how many images.
             seed: an int for repeatable images (the exported ``sample``
                 gives the same ones), `None` for fresh ones.
-            conditions: ``{"label": name}`` for a class-conditional model
-                (without it, classes are drawn uniformly).
+            conditions: as `ImageGenerativeModel.generate`: a label, or
+                the covariates' values (drawn when `None`).
             batch_size: images per sampling loop (bounds memory).
             steps: DDIM steps (default: `sampling_steps`).
             guidance: classifier-free guidance weight (default: `guidance`).
         """
-        label = self.label_index(conditions)
         if num_samples < 1:
             raise ValueError(f"num_samples must be >= 1. Received: {num_samples}")
+        labels = self.condition_batch(num_samples, seed, conditions)
         noise = self.latent_noise(num_samples, seed)
-        labels = None
-        if self.num_classes:
-            labels = self.draw_labels(num_samples, seed, label)
         sampler = self._graph_sampler()
         steps = tf.constant(self.sampling_steps if steps is None else steps, tf.int32)
         guidance = self.guidance if guidance is None else float(guidance)
@@ -513,8 +526,7 @@ class DDIM(SingleOptimizerModel, ImageGenerativeModel):
             "label_dropout": self.label_dropout,
             "guidance": self.guidance,
             "kid_steps": self.kid_steps,
-            "num_classes": self.num_classes,
-            "class_names": self.class_names if self.num_classes else None,
+            **self.conditioning_config(),
             "seed": self.seed,
         }
 

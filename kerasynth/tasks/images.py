@@ -36,17 +36,39 @@ class ImageTask(Task):
 
     def load(
         self, source, *, model=None, record=None, image_size=None, channels=None,
-        group_by=None,
+        group_by=None, covariates=None,
     ):  # fmt: skip
         """Reads images at `model`'s size and channels (or the given ones),
-        grouped by `group_by` (see `kerasynth.data.images.load_images`)."""
+        grouped by `group_by` (see `kerasynth.data.images.load_images`),
+        with the rows of their people when `covariates` (a
+        `kerasynth.data.covariates.CovariateSource`, or the run's
+        ``config.json`` `record` of one) says where they are."""
+        from kerasynth.data.covariates import CovariateSource
         from kerasynth.data.images import load_images
 
         if model is not None:
             image_size, channels = model.image_size, model.channels
-        return load_images(
-            source, image_size=image_size, channels=channels, group_by=group_by
-        )
+        if covariates is None and record is not None:
+            covariates = record.get("covariates")
+        covariates = CovariateSource.coerce(covariates)
+        data = load_images(
+            source, image_size=image_size, channels=channels, group_by=group_by,
+            ids_by=None if covariates is None else covariates.image_ids,
+        )  # fmt: skip
+        return data if covariates is None else covariates.attach(data)
+
+    @staticmethod
+    def conditions_of(model, data):
+        """What `model`'s training batches carry beside `data`'s images: the
+        labels, the encoded covariates of their people, or `None`."""
+        if model.covariates is not None:
+            if data.covariates is None:
+                raise ValueError(
+                    f"The model is conditioned on {', '.join(model.covariates.names)}"
+                    f" and {data.source} was read without them (--covariates)"
+                )
+            return model.covariates.encode(data.covariates)
+        return data.labels if model.uses_labels else None
 
     def model_kwargs(self, config) -> dict[str, Any]:
         """The constructor arguments of `config.model`, before the data."""
@@ -58,6 +80,7 @@ class ImageTask(Task):
         raise NotImplementedError
 
     def prepare(self, config, batch_size, seed, data):
+        from kerasynth.data.covariates import Covariates, CovariateSource
         from kerasynth.data.images import ImageData
 
         kwargs = self.model_kwargs(config)
@@ -71,6 +94,7 @@ class ImageTask(Task):
                 image_size=sizes["image_size"],
                 channels=sizes["channels"],
                 group_by=config.holdout_by,
+                covariates=config.covariates,
             )
         elif config.holdout_by is not None and data.groups is None:
             raise ValueError(
@@ -79,6 +103,20 @@ class ImageTask(Task):
                 "group_by=...)"
             )
         train, held = splits.split(data, config.holdout_fraction, seed)
+        covariates = CovariateSource.coerce(config.covariates)
+        if covariates is not None:
+            if config.conditional:
+                raise ValueError(
+                    "--conditional (class labels) and --covariates: choose one"
+                )
+            if data.covariates is None:  # an in-memory ImageData
+                raise ValueError(
+                    "covariates need the rows of the images' people: load the "
+                    "ImageData with ImageTask.load(..., covariates=...)"
+                )
+            kwargs["covariates"] = Covariates.fit(
+                train.covariates, covariates.names, covariates.table
+            ).get_config()
         if config.conditional:
             if train.labels is None:
                 raise ValueError(
@@ -99,6 +137,7 @@ class ImageTask(Task):
             "duplicate_groups": len(train.duplicates),
             "holdout_fraction": config.holdout_fraction,
             "holdout_by": config.holdout_by,
+            "covariates": None if covariates is None else covariates.to_json(),
         }
         dataset, context = self.batches(model, config, train, batch_size, seed)
         return TrainingInput(
@@ -126,7 +165,19 @@ class ImageTask(Task):
         count = num_samples or len(train)
         context = self.context_from(model, train)
         labels = None
-        if not (model.uses_labels and held is not None and held.labels is not None):
+        if model.covariates is not None:
+            # Conditioned on the covariates of real people, in turn: the
+            # holdout's that the model accepts (a held-out person can be
+            # older than anyone in training), or the training set's.
+            people = train.covariates
+            if held is not None and held.covariates is not None:
+                accepted = held.covariates[model.covariates.accepts(held.covariates)]
+                people = accepted if len(accepted) else people
+            rows = people.iloc[np.arange(count) % len(people)].reset_index(drop=True)
+            synthetic = self.sample(
+                model, count, seed, conditions=rows, context=context
+            )
+        elif not (model.uses_labels and held is not None and held.labels is not None):
             synthetic = self.sample(model, count, seed, context=context)
         else:
             per_class = [
@@ -164,4 +215,11 @@ class ImageTask(Task):
         }
         if model.num_classes:
             metadata["class_names"] = list(model.class_names)
+        if model.covariates is not None:
+            metadata["covariates"] = [
+                {"name": c.name, "input": c.input_name, "kind": c.kind,
+                 "range": [c.low, c.high] if c.kind == "numeric" else None,
+                 "categories": list(c.categories) or None, "missing": c.missing}
+                for c in model.covariates.columns
+            ]  # fmt: skip
         return metadata

@@ -18,14 +18,14 @@ class LatentImageTask(ImageTask):
         from kerasynth.data.pipeline import make_dataset
 
         dataset = make_dataset(
-            train, batch_size, seed=seed, with_labels=model.uses_labels
+            train, batch_size, seed=seed, conditions=self.conditions_of(model, train)
         )
         return dataset, None
 
     def pairs(self, model, train, seed):
         if not hasattr(model, "reconstruct"):
             return None
-        labels = train.labels if model.uses_labels else None
+        labels = self.conditions_of(model, train)
         return train.images, model.reconstruct(train.images, labels)
 
     def serving(self, model):
