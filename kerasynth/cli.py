@@ -373,16 +373,25 @@ def train(**options):
     help="With --saved-model: the shards' format. Default: csv for tables, "
     "npy for images.",
 )  # fmt: skip
+@click.option(
+    "--images-run",
+    help="Synthetic patients: with --run a table run, an image run conditioned "
+    "on its covariates; --output is a folder of patients.csv and images.npz.",
+)
+@click.option("--slices", type=click.IntRange(min=1), default=5, show_default=True,
+              help="With --images-run: images per patient.")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output.")
 @click.argument("pipeline_args", nargs=-1, type=click.UNPROCESSED)
 def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
-           chunk_size, fmt, overwrite, pipeline_args):  # fmt: skip
+           chunk_size, fmt, images_run, slices, overwrite, pipeline_args):  # fmt: skip
     """Draw samples from a trained model or an exported generator.
 
     \b
     kerasynth sample --run runs/dcgan --num 64 --output grid.png
     kerasynth sample --saved-model serving/ctgan --engine beam --shards 8 \\
         --num 1000000 --output synthetic/ -- --direct_num_workers=2
+    kerasynth sample --run runs/oasis-table --images-run runs/oasis-ddim \\
+        --num 100 --output patients/
     """
     if (run_dir is None) == (saved_model is None):
         raise click.UsageError("Give exactly one of --run or --saved-model.")
@@ -397,6 +406,24 @@ def sample(run_dir, saved_model, num, output, seed, conditions, engine, shards,
             used.append("Beam options")
         if used:
             raise click.UsageError(f"{', '.join(used)}: only with --saved-model.")
+    if images_run is not None:
+        if run_dir is None or conditions:
+            raise click.UsageError(
+                "--images-run draws patients from --run (a table run), without "
+                "--condition."
+            )
+        _require_runs(run_dir, images_run)
+        _import_tensorflow_quietly()
+        from kerasynth import patients
+
+        path, clipped = patients.sample_patient_runs(
+            run_dir, images_run, num, output, seed=seed, slices=slices,
+            overwrite=overwrite,
+        )  # fmt: skip
+        note = f"; {clipped} rows' covariates clipped to the image model's range"
+        click.echo(f"Wrote {num} patients ({num * slices} images) to {path}"
+                   f"{note if clipped else ''}")  # fmt: skip
+        return
     _require_runs(run_dir)
     _import_tensorflow_quietly()
 

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from kerasynth import export, registry, training
+from kerasynth import export, registry, runs, training
+from kerasynth import patients as patients_module
 from kerasynth.config import TrainConfig
 from kerasynth.data.covariates import Covariates, CovariateSource, join_rows
 from kerasynth.data.images import load_images
-from kerasynth.testing import invoke_cli, run_model_test
+from kerasynth.testing import MIXED_POLICY, invoke_cli, run_model_test
 
 ROWS = pd.DataFrame({
     "Age": [22, 35, 61, 70, 78, 90],
@@ -129,6 +130,7 @@ def test_covariate_model_checks(name, tmp_path):
         (images, covariates.encode(ROWS)),
         tmp_path,
         expected_sample_shape=(32, 32, 1),
+        modes=("graph", MIXED_POLICY),  # the class-conditional tests run all
     )  # fmt: skip
 
 
@@ -218,7 +220,7 @@ def test_a_conditional_vae_draws_the_asked_age_and_sex():
     assert old[:, 1:5, 1:5].mean() - young[:, 1:5, 1:5].mean() > 0.8
 
 
-def test_cli_trains_on_covariates_and_samples_a_condition(tmp_path):
+def test_cli_trains_on_covariates_samples_a_condition_and_patients(tmp_path):
     rng = np.random.default_rng(0)
     ids = np.repeat([f"OAS1_{i:04d}_MR1" for i in range(6)], 2)
     np.savez(tmp_path / "slices.npz", subject_id=ids,
@@ -245,6 +247,38 @@ def test_cli_trains_on_covariates_and_samples_a_condition(tmp_path):
                         tmp_path / "t.npy")  # fmt: skip
     assert result.exit_code == 2 and "'Age'='99' is outside the range" in result.stderr
     assert not (tmp_path / "t.npy").exists()
+    # Synthetic patients: rows from a table run, their slices from this one.
+    result = invoke_cli("train", "--model", "gaussian_copula", "--data",
+                        tmp_path / "table.csv", "--columns", "Age,M/F,CDR",
+                        "--quiet", "--seed", "0",
+                        "--output", tmp_path / "rows")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for folder in ("p1", "p2"):
+        result = invoke_cli("sample", "--run", tmp_path / "rows", "--images-run", run,
+                            "--num", "4", "--slices", "2", "--seed", "5",
+                            "--output", tmp_path / folder)  # fmt: skip
+        assert result.exit_code == 0, result.output
+    patients = pd.read_csv(tmp_path / "p1" / "patients.csv")
+    assert patients["ID"].tolist() == [f"SYN_00000{i}" for i in range(1, 5)]
+    images = np.load(tmp_path / "p1" / "images.npz")
+    assert images["images"].shape == (8, 32, 32) and images["images"].dtype == np.uint8
+    assert images["subject_id"].tolist() == list(np.repeat(patients["ID"], 2))
+    again = np.load(tmp_path / "p2" / "images.npz")
+    assert np.array_equal(images["images"], again["images"])  # the same seed
+    assert patients.equals(pd.read_csv(tmp_path / "p2" / "patients.csv"))
+    # The rows' covariates are the ones the slices were drawn for.
+    image_model = runs.load_model(run)
+    rows = patients.drop(columns="ID").loc[np.repeat(np.arange(4), 2)]
+    expected = image_model.generate(8, seed=6, conditions=rows.reset_index(drop=True))
+    np.testing.assert_array_equal(images["images"], patients_module.to_uint8(expected))
+    # A table run without the image model's covariates.
+    result = invoke_cli("train", "--model", "gaussian_copula", "--data",
+                        tmp_path / "table.csv", "--columns", "Age,CDR", "--quiet",
+                        "--output", tmp_path / "rows2")  # fmt: skip
+    result = invoke_cli("sample", "--run", tmp_path / "rows2", "--images-run", run,
+                        "--num", "4", "--output", tmp_path / "p3")  # fmt: skip
+    assert result.exit_code == 2 and "no column 'M/F'" in result.stderr
+    assert not (tmp_path / "p3").exists()
     # A table without the images' IDs, a column that is not there.
     ROWS.assign(ID=[f"OAS1_{i:04d}_MR2" for i in range(6)]).to_csv(
         tmp_path / "other.csv", index=False
