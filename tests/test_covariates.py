@@ -301,3 +301,34 @@ def test_a_source_records_where_the_covariates_come_from():
     source = CovariateSource(("Age", "M/F"), "t.csv")
     assert CovariateSource.coerce(source.to_json()) == source
     assert source.to_json()["names"] == ["Age", "M/F"]
+
+
+# === Reading the conditioning back ===
+
+
+def test_the_readout_finds_learned_and_ignored_conditioning():
+    from kerasynth.metrics.conditioning import atrophy_slope, covariate_readout
+
+    data = _aged_slices()
+    ages, sexes = data.covariates["Age"], data.covariates["M/F"]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(data))
+    train, held = order[:400], order[400:]
+    images = data.images
+    # "Synthetic" slices that carry their age (real slices of the same age,
+    # shuffled) and ones that ignore it (a random slice for every request).
+    faithful = images[held]
+    ignoring = images[rng.permutation(held)]
+    for synthetic, lo, hi in ((faithful, 0.9, 1.1), (ignoring, -0.3, 0.3)):
+        age = covariate_readout(images[train], ages[train], images[held], ages[held],
+                                synthetic, ages[held])  # fmt: skip
+        assert age["real"] > 0.9 and lo < age["ratio"] < hi, age
+        sex = covariate_readout(images[train], sexes[train], images[held],
+                                sexes[held], synthetic, sexes[held],
+                                kind="categorical")  # fmt: skip
+        assert sex["real"] > 0.95 and lo < sex["ratio"] < hi, sex
+    # The dark disc grows with age: the tissue share falls.
+    slopes = atrophy_slope(images[held], ages[held], faithful, ages[held])
+    assert slopes["real"] < 0 and slopes["ratio"] == pytest.approx(1.0)
+    flat = atrophy_slope(images[held], ages[held], ignoring, ages[held])
+    assert abs(flat["ratio"]) < 0.3, flat

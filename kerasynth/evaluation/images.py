@@ -32,6 +32,7 @@ def evaluate_images(
     title: str = "Synthetic image report",
     protocol: dict[str, Any] | None = None,
     derived_from_real: bool = False,
+    covariates: dict[str, Any] | None = None,
 ) -> Evaluation:
     """Every image metric, the figures and the page.
 
@@ -57,6 +58,11 @@ def evaluate_images(
         derived_from_real: the samples are made from real images (Pix2Pix's
             noise-input synthesis): the privacy verdict says so whatever the
             copy thresholds find.
+        covariates: for a model conditioned on covariates, ``{"train":
+            rows of real, "synthetic": the rows asked of each synthetic
+            image, "holdout": rows of holdout, "kinds": {name: "numeric" or
+            "categorical"}}``: the conditioning is read back
+            (`kerasynth.metrics.conditioning`; needs `holdout`).
     """
     from kerasynth.metrics import image, memorization
     from kerasynth.metrics.formless import formless_samples
@@ -128,6 +134,13 @@ def evaluate_images(
         metrics["utility"] = utility.tstr_images(
             real, labels[0], synthetic, labels[1], holdout, labels[2], seed=seed
         )
+    if covariates is not None and holdout is not None:
+        from kerasynth.metrics.conditioning import conditioning_fidelity
+
+        metrics["conditioning"] = conditioning_fidelity(
+            real, covariates["train"], holdout, covariates["holdout"], synthetic,
+            covariates["synthetic"], covariates["kinds"], seed=seed,
+        )  # fmt: skip
     top = audit["top_pairs"][:8]
     figures = {
         "samples": figures_module.grid_png(synthetic[:64]),
@@ -152,6 +165,11 @@ def evaluate_images(
         "psnr_median": round(metrics["per_pair"]["PSNR (dB)"]["median"], 2),
         "ssim_median": round(metrics["per_pair"]["SSIM"]["median"], 3),
     }
+    for name, result in metrics.get("conditioning", {}).items():
+        # The requested covariate read back from synthetic slices, as a
+        # share of what the same reader finds on real held-out ones.
+        key = "atrophy_slope_ratio" if name == "atrophy" else f"readout_ratio_{name}"
+        metrics["headline"][key] = round(float(result["ratio"]), 3)
     metrics = jsonable(metrics)
     page = report.image_page(
         title, metrics, figures,

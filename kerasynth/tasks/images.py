@@ -161,10 +161,12 @@ class ImageTask(Task):
         `model`'s samples: `num_samples` (default: as many as `train`) or,
         for a class-conditional model with a labelled holdout, as many split
         evenly over the classes, with their labels (for train-synthetic-test-
-        real). Images have no `target`."""
+        real); for a model conditioned on covariates, conditioned on the
+        rows of real (held-out) people, whose covariates are then read back
+        from the samples. Images have no `target`."""
         count = num_samples or len(train)
         context = self.context_from(model, train)
-        labels = None
+        labels = covariates = None
         if model.covariates is not None:
             # Conditioned on the covariates of real people, in turn: the
             # holdout's that the model accepts (a held-out person can be
@@ -177,6 +179,10 @@ class ImageTask(Task):
             synthetic = self.sample(
                 model, count, seed, conditions=rows, context=context
             )
+            if held is not None and held.covariates is not None:
+                kinds = {c.name: c.kind for c in model.covariates.columns}
+                covariates = {"train": train.covariates, "synthetic": rows,
+                              "holdout": held.covariates, "kinds": kinds}  # fmt: skip
         elif not (model.uses_labels and held is not None and held.labels is not None):
             synthetic = self.sample(model, count, seed, context=context)
         else:
@@ -198,6 +204,7 @@ class ImageTask(Task):
             "pairs": self.pairs(model, train, seed),
             "labels": labels,
             "derived_from_real": self.derived_from_real(model),
+            "covariates": covariates,
         }
 
     def pairs(self, model, train, seed: int):
