@@ -81,12 +81,33 @@ def wall_time_budget(seconds):
     return Budget()
 
 
+def train_for(model, train, minutes, seed):
+    """Compiles `model` and trains it on `train` (its task's batches at its
+    default batch size) for `minutes` of wall time.
+
+    Returns:
+        ``(seconds trained, optimizer steps, batch size)``.
+    """
+    from kerasynth import tasks
+
+    model.compile()
+    batch = model.training_defaults["batch_size"]
+    dataset, _ = tasks.task_of(model).batches(model, None, train, batch, seed)
+    budget = wall_time_budget(minutes * 60)
+    model.fit(dataset.repeat(), steps_per_epoch=50, epochs=10**6, verbose=0,
+              callbacks=[budget])  # fmt: skip
+    trained_s = time.perf_counter() - budget.start
+    # A GAN counts its steps in its generator's optimizer.
+    optimizer = getattr(model, "generator_optimizer", None) or model.optimizer
+    return trained_s, int(optimizer.iterations.numpy()), batch
+
+
 def run_model(name, train, held, minutes, seed, features, model=None, options=None):
     """Trains `model` (a registered name; `name` labels the record) with
     `options` for `minutes` and scores its samples."""
     import keras
 
-    from kerasynth import registry, tasks
+    from kerasynth import registry
     from kerasynth.evaluation import evaluate_images
     from kerasynth.metrics.image import image_fidelity
 
@@ -95,19 +116,9 @@ def run_model(name, train, held, minutes, seed, features, model=None, options=No
     model = registry.get_model(
         model or name, image_size=train.images.shape[1], seed=seed, **options
     )
-    model.compile()
-    batch = model.training_defaults["batch_size"]
-    task = tasks.task_of(model)
-    dataset, _ = task.batches(model, None, train, batch, seed)
-    budget = wall_time_budget(minutes * 60)
     meter = LoadMeter()
     with meter:
-        model.fit(dataset.repeat(), steps_per_epoch=50, epochs=10**6, verbose=0,
-                  callbacks=[budget])  # fmt: skip
-        trained_s = time.perf_counter() - budget.start
-        # A GAN counts its steps in its generator's optimizer.
-        optimizer = getattr(model, "generator_optimizer", None) or model.optimizer
-        steps = int(optimizer.iterations.numpy())
+        trained_s, steps, batch = train_for(model, train, minutes, seed)
         model.generate(8, seed=0)  # warm-up: tracing
         start = time.perf_counter()
         synthetic = model.generate(len(held), seed=1)

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from _common import LoadMeter, emit, provenance
-from image_fidelity import wall_time_budget
+from image_fidelity import train_for
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SLICES = SHARED / "oasis1_slices" / "oasis1_axial64.npz"
@@ -55,7 +55,7 @@ def run_model(name, train, held, names, minutes, seed):
     import keras
     import numpy as np
 
-    from kerasynth import patients, registry, tasks
+    from kerasynth import patients, registry
     from kerasynth.data.covariates import Covariates
     from kerasynth.metrics.conditioning import atrophy_slope, covariate_readout
     from kerasynth.metrics.image_detection import image_detection_auc
@@ -64,17 +64,9 @@ def run_model(name, train, held, names, minutes, seed):
     covariates = Covariates.fit(train.covariates, names, "the training people")
     model = registry.get_model(name, image_size=64, seed=seed,
                                covariates=covariates.get_config())  # fmt: skip
-    model.compile()
-    batch = model.training_defaults["batch_size"]
-    task = tasks.task_of(model)
-    dataset, _ = task.batches(model, None, train, batch, seed)
-    budget = wall_time_budget(minutes * 60)
     meter = LoadMeter()
     with meter:
-        model.fit(dataset.repeat(), steps_per_epoch=50, epochs=10**6, verbose=0,
-                  callbacks=[budget])  # fmt: skip
-        trained_s = time.perf_counter() - budget.start
-    optimizer = getattr(model, "generator_optimizer", None) or model.optimizer
+        trained_s, steps, _ = train_for(model, train, minutes, seed)
     accepted = covariates.accepts(held.covariates)
     rows = held.covariates[accepted].reset_index(drop=True)
     real = held.images[accepted]
@@ -98,7 +90,7 @@ def run_model(name, train, held, names, minutes, seed):
     return {
         "model": name,
         "minutes": round(trained_s / 60, 1),
-        "steps": int(optimizer.iterations.numpy()),
+        "steps": steps,
         "age_r_real": round(age["real"], 3),
         "age_r_synthetic": round(age["synthetic"], 3),
         "age_ratio": round(age["ratio"], 3),
