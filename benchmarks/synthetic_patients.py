@@ -15,9 +15,11 @@ The protocol:
   requested age, against the same r on the real held-out slices: the
   target ratio is >= 0.8); the sex read back (ROC AUC); the tissue share's
   slope per decade of age (target: within 25 % of the real slope); the CNN
-  detection AUC against the held-out slices; and the joint sampler's speed:
+  detection AUC against the held-out slices; the joint sampler's speed:
   patients (a row of a Gaussian copula fitted to the training people's rows
-  and five slices) per second, in this process, after a warm-up.
+  and five slices) per second, in this process, after a warm-up; and, on
+  those 40 patients, the pair rule's copies
+  (`kerasynth.metrics.conditioning.patient_copies`, target: none).
 
     python benchmarks/synthetic_patients.py --minutes 10 \\
         --output patients.jsonl --markdown patients.md
@@ -38,7 +40,8 @@ SLICES = SHARED / "oasis1_slices" / "oasis1_axial64.npz"
 TABLE = SHARED / "oasis_cross-sectional.csv"
 COLUMNS = ("model", "minutes", "steps", "age_r_real", "age_r_synthetic", "age_ratio",
            "sex_auc_real", "sex_auc_synthetic", "slope_real", "slope_synthetic",
-           "slope_ratio", "detection_auc", "patients_per_s")  # fmt: skip
+           "slope_ratio", "detection_auc", "patients_per_s",
+           "patient_copies")  # fmt: skip
 
 
 def _data(names, seed):
@@ -57,7 +60,11 @@ def run_model(name, train, held, names, minutes, seed):
 
     from kerasynth import patients, registry
     from kerasynth.data.covariates import Covariates
-    from kerasynth.metrics.conditioning import atrophy_slope, covariate_readout
+    from kerasynth.metrics.conditioning import (
+        atrophy_slope,
+        covariate_readout,
+        patient_copies,
+    )
     from kerasynth.metrics.image_detection import image_detection_auc
 
     keras.utils.set_random_seed(seed)
@@ -85,8 +92,17 @@ def run_model(name, train, held, names, minutes, seed):
     table_model, table_task = _fit_table(people.drop(columns="ID"))
     patients.sample_patients(table_model, model, 2, seed=0, table_task=table_task)
     start = time.perf_counter()
-    patients.sample_patients(table_model, model, 20, seed=2, table_task=table_task)
-    per_s = 20 / (time.perf_counter() - start)
+    rows_drawn, slices, _ = patients.sample_patients(
+        table_model, model, 40, seed=2, table_task=table_task
+    )
+    per_s = 40 / (time.perf_counter() - start)
+    # The pair rule: no synthetic patient is a training person's row and
+    # slices at once (held-out people, scored the same way, for scale).
+    copies = patient_copies(
+        rows_drawn[["ID", *names]], slices, np.repeat(rows_drawn["ID"], 5),
+        train.covariates.assign(ID=train.ids), train.images, train.ids,
+        held.covariates.assign(ID=held.ids), held.images, held.ids,
+    )  # fmt: skip
     return {
         "model": name,
         "minutes": round(trained_s / 60, 1),
@@ -103,6 +119,8 @@ def run_model(name, train, held, names, minutes, seed):
         "slope_ratio": round(slope["ratio"], 3),
         "detection_auc": round(detection["auc"], 3),
         "patients_per_s": round(per_s, 1),
+        "patient_copies": copies["copies"],
+        "holdout_people_copies": copies["holdout_copies"],
         "other_cpus": meter.other_cpus,
         "holdout_images": int(len(rows)),
         "held_out_of_range": int((~accepted).sum()),

@@ -332,3 +332,39 @@ def test_the_readout_finds_learned_and_ignored_conditioning():
     assert slopes["real"] < 0 and slopes["ratio"] == pytest.approx(1.0)
     flat = atrophy_slope(images[held], ages[held], ignoring, ages[held])
     assert abs(flat["ratio"]) < 0.3, flat
+
+
+def test_a_patient_copied_row_and_slices_is_found_and_a_fresh_one_is_not():
+    from kerasynth.metrics.conditioning import patient_copies
+
+    base = load_images(None, image_size=32).images
+    rng = np.random.default_rng(0)
+    people = pd.DataFrame({
+        "ID": [f"P{i:03d}" for i in range(len(base))],
+        "Age": rng.integers(20, 90, len(base)).astype(float),
+        "M/F": rng.choice(["F", "M"], len(base)),
+    })  # fmt: skip
+    slices = np.concatenate([base + rng.normal(0, 0.05, base.shape) for _ in range(2)])
+    ids = np.tile(people["ID"], 2)
+    train = people["ID"].isin(people["ID"][::2]).to_numpy()  # every other person
+    in_train = np.isin(ids, people["ID"][train])
+
+    def side(mask_people, mask_slices):
+        return people[mask_people], slices[mask_slices], ids[mask_slices]
+
+    training, held = side(train, in_train), side(~train, ~in_train)
+    # Five training people, row and slices, renamed: copies.
+    originals = people[train].head(5)
+    rename = {old: f"S{i}" for i, old in enumerate(originals["ID"])}
+    copied = originals.assign(ID=originals["ID"].map(rename))
+    chosen = np.isin(ids, originals["ID"])
+    copied_ids = np.asarray([rename[i] for i in ids[chosen]])
+    result = patient_copies(copied, slices[chosen], copied_ids, *training, *held)
+    assert result["copies"] == 5 and result["share"] == 1.0, result
+    # Held-out people as synthetic patients: few or none.
+    fresh = patient_copies(*held, *training, *held)
+    assert fresh["share"] <= 0.05, fresh
+    # A training person's slices under another person's row: no copy.
+    mixed = copied.assign(Age=copied["Age"].to_numpy()[::-1] + 1)
+    swapped = patient_copies(mixed, slices[chosen], copied_ids, *training, *held)
+    assert swapped["copies"] < 5

@@ -202,3 +202,130 @@ def conditioning_fidelity(
             requested_rows[ages[0]],
         )  # fmt: skip
     return results
+
+
+# === Privacy of the pair ===
+
+# The reference percentiles of the pair rule: a synthetic patient is a copy
+# of a training person when its row is nearer that person than all but 1 %
+# of held-out people are to their nearest training person, and one of its
+# slices is more like one of that person's than all but 1 % of held-out
+# people's slices are like any training slice.
+PAIR_PERCENTILE = 1.0
+
+
+def _row_matrix(rows, reference):
+    """Rows as numbers for distances: numeric columns standardised by
+    `reference` (a missing value: the column's mean plus a flag), other
+    columns one-hot over `reference`'s categories (Gower-like)."""
+    import pandas as pd
+
+    parts = []
+    for name in reference.columns:
+        ref = reference[name]
+        if pd.api.types.is_numeric_dtype(ref):
+            values = pd.to_numeric(rows[name], errors="coerce").to_numpy(float)
+            mean, std = float(np.nanmean(ref)), float(np.nanstd(ref)) or 1.0
+            gone = np.isnan(values)
+            parts += [
+                np.where(gone, 0.0, (values - mean) / std)[:, None],
+                gone[:, None],
+            ]
+        else:
+            categories = sorted(ref.dropna().astype(str).unique())
+            text = rows[name].astype(str).to_numpy()
+            parts.append(text[:, None] == np.asarray(categories)[None, :])
+    return np.concatenate(parts, axis=1).astype(float)
+
+
+def _person_similarity(images_a, people_a, images_b, people_b):
+    """``[persons a, persons b]``: the highest NCC between any slice of a
+    person of `a` and any slice of a person of `b`."""
+    from kerasynth.metrics.memorization import ncc_matrix
+
+    scores = ncc_matrix(images_a, images_b)
+    names_a, index_a = np.unique(people_a, return_inverse=True)
+    names_b, index_b = np.unique(people_b, return_inverse=True)
+    best = np.full((len(names_a), len(names_b)), -np.inf)
+    np.maximum.at(best, (index_a[:, None], index_b[None, :]), scores)
+    return names_a, names_b, best
+
+
+def patient_copies(
+    synthetic_rows, synthetic_images, synthetic_ids, train_rows, train_images,
+    train_ids, holdout_rows, holdout_images, holdout_ids,
+):  # fmt: skip
+    """Synthetic patients that copy one real person, row and slices at once.
+
+    A synthetic patient is a copy of a training person when its row is
+    nearer to that person's row than all but `PAIR_PERCENTILE` % of held-out
+    people are to their nearest training person, *and* one of its slices is
+    more like one of that person's slices (NCC) than all but
+    `PAIR_PERCENTILE` % of held-out people's best matches are. A row near
+    someone's (a common age and sex) or a slice like someone's (brains are
+    alike) is no copy alone; both for the same person is.
+
+    Args:
+        synthetic_rows: a DataFrame, one row per synthetic patient, its
+            ``ID`` and the compared columns.
+        synthetic_images: ``[M, H, W, C]`` slices in [-1, 1].
+        synthetic_ids: the patient ``ID`` of each slice.
+        train_rows, train_images, train_ids: the same for the training
+            people (one row per person; the compared columns are the
+            columns of `train_rows` but ``ID``).
+        holdout_rows, holdout_images, holdout_ids: the same for held-out
+            people: the reference a fresh person reaches.
+
+    Returns:
+        ``{"copies", "share", "holdout_copies", "holdout_share",
+        "row_threshold", "image_threshold", "percentile", "pairs"}``: the
+        synthetic patients (and, for scale, the held-out people) within
+        both thresholds of a training person; `pairs`, the first ten
+        (patient, person, row distance, slice similarity).
+    """
+    columns = [c for c in train_rows.columns if c != "ID"]
+    reference = train_rows[columns]
+
+    def side(rows, images, ids):
+        rows = rows.drop_duplicates("ID").set_index("ID")
+        names, person_index = np.unique(np.asarray(ids, str), return_inverse=True)
+        matrix = _row_matrix(rows.loc[names, columns], reference)
+        return names, matrix, images, names[person_index]
+
+    train = side(train_rows, train_images, train_ids)
+    held = side(holdout_rows, holdout_images, holdout_ids)
+    synth = side(synthetic_rows, synthetic_images, synthetic_ids)
+
+    def against_train(other):
+        distance = np.sqrt(((other[1][:, None, :] - train[1][None, :, :]) ** 2).sum(-1))
+        _, _, similarity = _person_similarity(other[2], other[3], train[2], train[3])
+        return distance, similarity
+
+    held_distance, held_similarity = against_train(held)
+    row_threshold = float(np.percentile(held_distance.min(axis=1), PAIR_PERCENTILE))
+    image_threshold = float(
+        np.percentile(held_similarity.max(axis=1), 100 - PAIR_PERCENTILE)
+    )
+
+    def copies(distance, similarity):
+        return (distance <= row_threshold) & (similarity >= image_threshold)
+
+    synth_distance, synth_similarity = against_train(synth)
+    found = copies(synth_distance, synth_similarity)
+    pairs = [
+        {"patient": str(synth[0][i]), "person": str(train[0][j]),
+         "row_distance": float(synth_distance[i, j]),
+         "slice_similarity": float(synth_similarity[i, j])}
+        for i, j in zip(*np.nonzero(found), strict=True)
+    ][:10]  # fmt: skip
+    held_found = copies(held_distance, held_similarity).any(axis=1)
+    return {
+        "copies": int(found.any(axis=1).sum()),
+        "share": float(found.any(axis=1).mean()),
+        "holdout_copies": int(held_found.sum()),
+        "holdout_share": float(held_found.mean()),
+        "row_threshold": row_threshold,
+        "image_threshold": image_threshold,
+        "percentile": PAIR_PERCENTILE,
+        "pairs": pairs,
+    }
