@@ -51,6 +51,7 @@ def _numeric(values) -> np.ndarray:
 def covariate_readout(
     train_images, train_values, holdout_images, holdout_values,
     synthetic_images, requested_values, *, kind="numeric", seed=0,
+    return_reads=False,
 ):  # fmt: skip
     """Reads a covariate back from real held-out and synthetic slices.
 
@@ -65,6 +66,11 @@ def covariate_readout(
             ``"categorical"`` (ROC AUC of the read probability of the first
             category, two categories).
         seed: the PCA's seed.
+        return_reads: also return what was read (``read_real``,
+            ``read_synthetic``: the values, or the probability of the
+            second category) beside the given values (``given_real``,
+            ``given_synthetic``), for a plot. Rows with a missing value are
+            left out of all four.
 
     Returns:
         ``{"real": ..., "synthetic": ..., "ratio": synthetic / real (for an
@@ -93,18 +99,22 @@ def covariate_readout(
             RidgeCV(alphas=np.logspace(-2, 4, 13)),
         ).fit(x_train, _numeric(y_train))
 
-        def score(x, y):
-            read = reader.predict(x)
+        read_real, read_syn = reader.predict(x_real), reader.predict(x_syn)
+
+        def score(read, y):
             y = _numeric(y)
             return float(np.corrcoef(read, y)[0, 1]), float(np.abs(read - y).mean())
 
-        (real, real_mae), (synthetic, synthetic_mae) = (
-            score(x_real, y_real),
-            score(x_syn, y_syn),
-        )
-        return {"metric": "pearson_r", "real": real, "synthetic": synthetic,
-                "ratio": synthetic / real if real else float("nan"),
-                "real_mae": real_mae, "synthetic_mae": synthetic_mae}  # fmt: skip
+        real, real_mae = score(read_real, y_real)
+        synthetic, synthetic_mae = score(read_syn, y_syn)
+        result = {"metric": "pearson_r", "real": real, "synthetic": synthetic,
+                  "ratio": synthetic / real if real else float("nan"),
+                  "real_mae": real_mae, "synthetic_mae": synthetic_mae}  # fmt: skip
+        if return_reads:
+            result.update(read_real=read_real, read_synthetic=read_syn,
+                          given_real=_numeric(y_real),
+                          given_synthetic=_numeric(y_syn))  # fmt: skip
+        return result
     categories = sorted({str(v) for v in y_train})
     if len(categories) != 2:
         raise ValueError(
@@ -123,8 +133,13 @@ def covariate_readout(
     real, synthetic = auc(x_real, y_real), auc(x_syn, y_syn)
     # An AUC's ratio is above chance: (synthetic - 0.5) / (real - 0.5).
     ratio = (synthetic - 0.5) / (real - 0.5) if real != 0.5 else float("nan")
-    return {"metric": "roc_auc", "real": real, "synthetic": synthetic,
-            "ratio": ratio}  # fmt: skip
+    result = {"metric": "roc_auc", "real": real, "synthetic": synthetic,
+              "ratio": ratio}  # fmt: skip
+    if return_reads:
+        result.update(read_real=reader.predict_proba(x_real)[:, 1],
+                      read_synthetic=reader.predict_proba(x_syn)[:, 1],
+                      given_real=y_real, given_synthetic=y_syn)  # fmt: skip
+    return result
 
 
 def tissue_fraction(images, threshold: float = CSF_THRESHOLD) -> np.ndarray:
