@@ -22,6 +22,7 @@ from pathlib import Path
 
 import click
 
+from kerasynth import builtin_models
 from kerasynth import config as config_module
 
 USER_ERRORS = (ValueError, OSError)
@@ -265,6 +266,7 @@ def list_models():
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(**options):
     """Train a model and write its run directory."""
+    builtin_models.require_model(options["model_name"])
     _require_paths(data=options["data"], metadata=options["metadata"],
                    table=options["table"])  # fmt: skip
     covariates = None
@@ -553,6 +555,7 @@ def pipeline():
 def pipeline_run(model_name, root, thresholds, columns, no_cache, quiet,
                  **options):  # fmt: skip
     """Ingest -> train -> evaluate (the gate) -> export, with lineage."""
+    builtin_models.require_model(model_name)
     _require_paths(data=options["data"], thresholds=thresholds)
     _import_tensorflow_quietly()
     from kerasynth.components.evaluate import load_thresholds

@@ -215,9 +215,18 @@ def test_console_script_prints_one_line(tmp_path):
          "--synthetic /no/fake.csv: no such file or folder."),
         (["pipeline", "run", "--model", "dcgan", "--root", "r", "--thresholds",
           "/no/t.json"], "--thresholds /no/t.json: no such file or folder."),
+        (["train", "--model", "dcgna"], "Unknown model 'dcgna'. Registered models: "
+         "beta_vae, ctgan, dcgan, ddim, dragan, gaussian_copula, independent, "
+         "pix2pix, tab_ddpm, tabular_gan, tabular_vae, tvae."),
+        (["pipeline", "run", "--model", "dcgna", "--root", "r"],
+         "Unknown model 'dcgna'. Registered models: beta_vae, ctgan, dcgan, "
+         "ddim, dragan, gaussian_copula, independent, pix2pix, tab_ddpm, "
+         "tabular_gan, tabular_vae, tvae."),
     ],
 )  # fmt: skip
-def test_missing_paths_fail_before_tensorflow_is_imported(args, message, tmp_path):
+def test_missing_paths_and_models_fail_before_tensorflow_is_imported(
+    args, message, tmp_path
+):
     code = (
         "import sys\n"
         "from kerasynth.cli import main\n"

@@ -18,6 +18,12 @@ def test_unknown_name_lists_the_registered_ones():
         registry.get_model("gan9")
 
 
+def test_the_cli_knows_every_registered_model_without_tensorflow():
+    from kerasynth.builtin_models import BUILT_IN_MODELS
+
+    assert list(BUILT_IN_MODELS) == list(registry.list_models())
+
+
 def test_unknown_argument_lists_the_accepted_ones():
     with pytest.raises(ValueError, match=r"does not take foo.*latent_dim"):
         registry.get_model("dcgan", foo=1)
