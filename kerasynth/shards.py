@@ -182,6 +182,15 @@ class SavedGenerator:
                 "column": tf.constant(column),
                 "value": tf.constant(value),
             }
+        covariates = self.metadata.get("covariates")
+        if covariates:
+            names = ", ".join(c["name"] for c in covariates)
+            raise ValueError(
+                f"{self.path} is conditioned on covariates ({names}): each image "
+                "needs its row. Draw patients with `kerasynth sample --run "
+                "TABLE_RUN --images-run RUN`, or call its `sample` signature with "
+                "the covariates."
+            )
         if "label" not in inputs:
             if condition is not None:
                 raise ValueError(

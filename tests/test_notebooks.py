@@ -11,7 +11,8 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
     assert {"mri_synthesis.ipynb", "tabular_synthesis.ipynb",
-            "pipeline_and_serving.ipynb", "synthetic_patients.ipynb"} <= names  # fmt: skip
+            "pipeline_and_serving.ipynb",
+            "synthetic_patients.ipynb"} <= names  # fmt: skip
 
 
 @pytest.mark.slow
