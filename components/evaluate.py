@@ -60,14 +60,15 @@ def load_thresholds(path: str | Path) -> dict[str, dict[str, float]]:
     return thresholds
 
 
-def check_thresholds(thresholds: dict[str, dict[str, float]]) -> None:
-    """Raises `ValueError` for an unknown metric or bound, or a bound that
-    is not a number."""
+def check_thresholds(thresholds: dict[str, dict[str, float]], known=None) -> None:
+    """Raises `ValueError` for an unknown metric (of `known`, by default
+    `METRICS`) or bound, or a bound that is not a number."""
+    known = METRICS if known is None else known
     for name, bounds in thresholds.items():
-        if name not in METRICS:
+        if name not in known:
             raise ValueError(
                 f"Unknown metric {name!r} in the thresholds. Known metrics: "
-                f"{', '.join(sorted(METRICS))}"
+                f"{', '.join(sorted(known))}"
             )
         if not isinstance(bounds, dict) or not set(bounds) <= {"min", "max"}:
             raise ValueError(
@@ -81,12 +82,14 @@ def check_thresholds(thresholds: dict[str, dict[str, float]]) -> None:
                 )
 
 
-def judge(metrics: dict[str, Any], thresholds: dict) -> list[str]:
-    """The failed thresholds, as sentences naming metric, value and bound."""
+def judge(metrics: dict[str, Any], thresholds: dict, known=None) -> list[str]:
+    """The failed thresholds, as sentences naming metric, value and bound
+    (metrics read as `known`, by default `METRICS`, reads them)."""
+    known = METRICS if known is None else known
     failures = []
     for name, bounds in thresholds.items():
         try:
-            value = METRICS[name](metrics)
+            value = known[name](metrics)
         except (KeyError, TypeError):
             failures.append(f"{name} was not computed for this run")
             continue

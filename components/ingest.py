@@ -17,6 +17,19 @@ SCHEMA_FILE = "schema.json"
 # `load_table` leave it out of the modelled columns), and the train
 # component holds out by it.
 GROUP_KEY = "kerasynth_group_id"
+# With `covariates`, each image's ID travels in the .npz under this name, and
+# the rows of those IDs (the covariates only) in `COVARIATES_FILE`.
+IMAGE_ID_KEY = "kerasynth_image_id"
+COVARIATES_FILE = "covariates.parquet"
+
+
+def covariates_of(examples: Examples) -> dict | None:
+    """The `CovariateSource` (as a dict) of images ingested with covariates,
+    its table resolved inside the artifact; `None` otherwise."""
+    covariates = examples.properties.get("covariates")
+    if covariates is None:
+        return None
+    return {**covariates, "table": str(examples.path / covariates["table"])}
 
 
 def data_file(examples: Examples):
@@ -25,8 +38,9 @@ def data_file(examples: Examples):
     return examples.path / name
 
 
-# 2: a table's schema.json is its TableSchema; 3: holdout_by keeps the groups
-@component(version="3")
+# 2: a table's schema.json is its TableSchema; 3: holdout_by keeps the groups;
+# 4: images keep their people's covariates
+@component(version="4")
 def ingest(
     examples: Output[Examples],
     schema: Output[Schema],
@@ -39,7 +53,9 @@ def ingest(
     columns: list[str] | None = None,
     dropna: bool = False,
     holdout_by: str | None = None,
+    covariates: dict | None = None,
     source_fingerprint: str = "",
+    covariates_fingerprint: str = "",
 ):
     """Reads `source` (`None`: the embedded default of the modality),
     validates and normalises it, and writes what training reads.
@@ -54,16 +70,36 @@ def ingest(
     `GROUP_KEY`, so that training holds out whole people;
     ``examples.properties["holdout_by"]`` names it then.
 
-    `source_fingerprint` is not read here: the pipeline passes the source's
-    content hash so that the cache sees a changed file.
+    `covariates` (a `kerasynth.data.covariates.CovariateSource` as a dict)
+    joins each image to its person's row: the images' IDs go in the .npz as
+    `IMAGE_ID_KEY`, the rows of those IDs (the covariates) in
+    `COVARIATES_FILE`, and ``examples.properties["covariates"]`` says so
+    in the form training reads.
+
+    `source_fingerprint` and `covariates_fingerprint` are not read here:
+    the pipeline passes the sources' content hashes so that the cache sees
+    a changed file.
     """
     if modality == "image":
-        from kerasynth.data.images import load_images
+        from kerasynth.tasks.images import ImageTask
 
-        data = load_images(
-            source, image_size=image_size, channels=channels, group_by=holdout_by
-        )
+        data = ImageTask().load(
+            source, image_size=image_size, channels=channels, group_by=holdout_by,
+            covariates=covariates,
+        )  # fmt: skip
         arrays = {"images": data.images}
+        if data.covariates is not None:
+            import pandas as pd
+
+            arrays[IMAGE_ID_KEY] = data.ids
+            rows = data.covariates.assign(ID=data.ids).drop_duplicates("ID")
+            pd.DataFrame(rows).to_parquet(examples.path / COVARIATES_FILE, index=False)
+            # The file is named, not its path: the artifact moves when it is
+            # published (`covariates_of` resolves it).
+            examples.properties.update(covariates={
+                "names": list(covariates["names"]), "id_column": "ID",
+                "table": COVARIATES_FILE, "image_ids": IMAGE_ID_KEY,
+            })  # fmt: skip
         if data.labels is not None:
             arrays.update(labels=data.labels, class_names=np.array(data.class_names))
         if data.groups is not None:

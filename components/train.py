@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from kerasynth.components.artifacts import Examples, Model, Schema
 from kerasynth.components.component import Input, Output, component
-from kerasynth.components.ingest import SCHEMA_FILE, data_file
+from kerasynth.components.ingest import SCHEMA_FILE, covariates_of, data_file
 
 
-@component(version="2")  # 2: trains a table with the ingested schema's kinds
+# 2: trains a table with the ingested schema's kinds; 3: covariates, held people
+@component(version="3")
 def train(
     examples: Input[Examples],
     schema: Input[Schema],
@@ -22,6 +23,7 @@ def train(
     mixed_precision: str | None = None,
     conditional: bool = False,
     model_kwargs: dict | None = None,
+    holdout_groups: list[str] | None = None,
 ):
     """Trains `model_name` on the ingested data, keeping a seeded
     `holdout_fraction` unseen for the evaluate component's privacy checks
@@ -32,6 +34,10 @@ def train(
     inferred again from the training rows: the model, its report and the
     pipeline's `Schema` artifact describe the columns alike. Options left
     at `None` take `TrainConfig`'s defaults (or the model's).
+
+    Images ingested with covariates train a model conditioned on them;
+    `holdout_groups` holds out exactly those people (a table and its images
+    alike).
     """
     from kerasynth import training
     from kerasynth.config import TrainConfig
@@ -50,6 +56,8 @@ def train(
             holdout_fraction=holdout_fraction,
             holdout_by=examples.properties.get("holdout_by"),
             conditional=conditional,
+            covariates=covariates_of(examples),
+            holdout_groups=holdout_groups,
             metadata=str(schema.path / SCHEMA_FILE) if table else None,
             model_kwargs=model_kwargs or {},
             verbose=0,

@@ -15,6 +15,7 @@ decorator with its help text: about 60 declarations, and no logic.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -573,6 +574,75 @@ def pipeline_run(model_name, root, thresholds, columns, no_cache, quiet,
     pushed = result.artifact("export.pushed")
     verdict = "blessed" if blessing["blessed"] else "NOT blessed (forced)"
     click.echo(f"Pipeline done: model {verdict}; pushed to {pushed.uri}")  # fmt: skip
+
+
+@pipeline.command("patients")
+@click.option("--table-model", required=True, help="A table model (gaussian_copula).")
+@click.option("--image-model", required=True, help="An image model (beta_vae).")
+@click.option("--table", required=True, help="CSV/Parquet, one row per ID.")
+@click.option("--data", required=True, help="The images of the table's people.")
+@click.option("--covariates", required=True, metavar="COL,COL",
+              help="Columns of --table the images are conditioned on.")  # fmt: skip
+@click.option("--id-column", default="ID", show_default=True,
+              help="The --table column of the images' IDs.")  # fmt: skip
+@click.option("--image-ids", metavar="KEY[:REGEX]", default="subject_id",
+              show_default=True, help="Each image's ID (as --holdout-by).")  # fmt: skip
+@click.option("--root", required=True, help="Pipeline root: artifacts and lineage.")
+@click.option("--serving-dir", default="serving", show_default=True,
+              help="TF Serving's model base path, for both generators.")  # fmt: skip
+@click.option("--columns", help="The table model's columns (default: all).")
+@click.option("--image-size", type=click.IntRange(min=8), help="Default: the model's.")
+@click.option(
+    "--table-epochs", type=click.IntRange(min=1), help="Default: the model's."
+)
+@click.option(
+    "--image-epochs", type=click.IntRange(min=1), help="Default: the model's."
+)
+@click.option("--patients", "num_patients", type=click.IntRange(min=2), default=40,
+              show_default=True, help="Patients the pair gate draws.")  # fmt: skip
+@click.option("--thresholds", help="JSON bounds on the pair's metrics.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Push even if the pair gate fails.")
+@click.option("--no-cache", is_flag=True, help="Run every component again.")
+@click.option("--quiet", is_flag=True, help="No per-component status lines.")
+def pipeline_patients(table_model, image_model, table, data, covariates, root,
+                      columns, thresholds, no_cache, quiet, **options):  # fmt: skip
+    """A table model and an image model conditioned on its covariates,
+    trained on the same people, judged as a pair, both pushed.
+
+    \b
+    kerasynth pipeline patients --table-model gaussian_copula \\
+        --image-model beta_vae --table oasis_cross-sectional.csv \\
+        --data oasis1_axial64.npz --covariates Age,M/F,CDR --root pipe
+    """
+    builtin_models.require_model(table_model)
+    builtin_models.require_model(image_model)
+    _require_paths(table=table, data=data, thresholds=thresholds)
+    _import_tensorflow_quietly()
+    from kerasynth.pipelines import run_pipeline
+    from kerasynth.pipelines.patients import patients_pipeline
+
+    limits = None
+    if thresholds:
+        try:
+            limits = json.loads(Path(thresholds).read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"Thresholds file {thresholds} is not JSON: {error}"
+            ) from None
+    steps = patients_pipeline(
+        table_model, image_model, table=table, images=data,
+        covariates=_split(covariates), columns=_split(columns),
+        thresholds=limits, **options,
+    )  # fmt: skip
+    status = (lambda line: None) if quiet else click.echo
+    result = run_pipeline(steps, root, use_cache=not no_cache, status=status)
+    blessing = result.artifact("evaluate_patients.blessing").properties
+    verdict = "blessed" if blessing["blessed"] else "NOT blessed (forced)"
+    pushed = [
+        result.artifact(f"export_{side}.pushed").uri for side in ("table", "images")
+    ]
+    click.echo(f"Pipeline done: the pair {verdict}; pushed to {' and '.join(pushed)}")
 
 
 @main.command()

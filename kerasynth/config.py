@@ -67,6 +67,9 @@ class TrainConfig:
             column or a folder image's file ``name``/``path``, REGEX mapping
             each value to its group (``subject_id:^OAS1_\\d{4}``: the person
             of an OASIS session); see `kerasynth.data.groups`.
+        holdout_groups: with `holdout_by`, exactly these groups (people)
+            are held out, not a seeded fraction: a table and its images
+            split alike (the synthetic-patients pipeline).
         early_stopping: stop when this metric stops improving: a training
             metric (``g_loss``) or a fidelity metric computed on held-out
             real data by `kerasynth.callbacks.FidelityMonitor`
@@ -104,6 +107,7 @@ class TrainConfig:
     dropna: bool = False
     holdout_fraction: float = 0.0
     holdout_by: str | None = None
+    holdout_groups: list[str] | None = None
     early_stopping: str | None = None
     patience: int = 10
     keep_best: str | None = None
@@ -113,6 +117,8 @@ class TrainConfig:
     verbose: int | str = "auto"
 
     def __post_init__(self):
+        if self.holdout_groups is not None and self.holdout_by is None:
+            raise ValueError("holdout_groups need holdout_by, the key of the groups")
         if self.holdout_by is not None and not self.holdout_fraction:
             self.holdout_fraction = GROUPED_HOLDOUT_FRACTION
         if self.epochs is not None and self.steps is not None:

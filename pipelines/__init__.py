@@ -1,16 +1,19 @@
 """Pipelines chaining the components (installed as ``kerasynth.pipelines``):
 `image_pipeline`, `table_pipeline`, `pipeline_for` (the one that fits a
-model's data) and `run_pipeline`."""
+model's data), `patients_pipeline` (a table model and an image model
+conditioned on it) and `run_pipeline`."""
 
 from __future__ import annotations
 
 import inspect
 
 from kerasynth.pipelines.image import image_pipeline
+from kerasynth.pipelines.patients import patients_pipeline
 from kerasynth.pipelines.runner import Step, run_pipeline
 from kerasynth.pipelines.table import table_pipeline
 
-__all__ = ["image_pipeline", "pipeline_for", "run_pipeline", "table_pipeline"]
+__all__ = ["image_pipeline", "patients_pipeline", "pipeline_for", "run_pipeline",
+           "table_pipeline"]  # fmt: skip
 
 _BY_DATA_KIND = {"images": image_pipeline, "table": table_pipeline}
 

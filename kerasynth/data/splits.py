@@ -90,14 +90,29 @@ def _whole_groups(
     return held_groups[group_of.ravel()]
 
 
-def split(items: Any, fraction: float | None, seed: int) -> tuple[Any, Any]:
+def split(
+    items: Any, fraction: float | None, seed: int, held_groups=None
+) -> tuple[Any, Any]:
     """`items` (an `ImageData` or `TableData`) as ``(train, held)``: the
     seeded `holdout_mask` split, by `items.groups` when they carry groups,
     or ``(items, None)`` for no fraction.
 
+    `held_groups`, a list of groups, holds out exactly those instead: two
+    sources of the same people (a table and its images) split alike.
+
     Training and evaluation both split here, so ``kerasynth evaluate --run``
     gets back exactly the rows or images the run never saw.
     """
+    if held_groups is not None:
+        if items.groups is None:
+            raise ValueError("held_groups need items with groups (holdout_by)")
+        held = np.isin(items.groups, np.asarray(list(held_groups), dtype=str))
+        if held.all() or not held.any():
+            raise ValueError(
+                f"held_groups hold out {int(held.sum())} of {len(items)} items: "
+                "one side would be empty"
+            )
+        return items.subset(~held), items.subset(held)
     if not fraction:
         return items, None
     held = holdout_mask(len(items), fraction, seed, groups=items.groups)

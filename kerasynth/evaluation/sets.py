@@ -14,7 +14,7 @@ from kerasynth.evaluation.result import Evaluation
 from kerasynth.evaluation.tables import evaluate_table
 
 
-def _sets(load, source, holdout, fraction, seed, holdout_by=None):
+def _sets(load, source, holdout, fraction, seed, holdout_by=None, held_groups=None):
     """(train, holdout): an explicit holdout source, or the seeded split
     that training made (`kerasynth.data.splits.split`), by the groups of
     `holdout_by` when given. `load(source, group_by)` reads a source; the
@@ -24,7 +24,7 @@ def _sets(load, source, holdout, fraction, seed, holdout_by=None):
 
     if holdout is not None:
         return load(source, holdout_by), load(holdout, None)
-    return splits.split(load(source, holdout_by), fraction, seed)
+    return splits.split(load(source, holdout_by), fraction, seed, held_groups)
 
 
 def _holdout_share(holdout, fraction, holdout_by):
@@ -95,8 +95,9 @@ def evaluate_run(
         return task.load(path, model=model, record=recorded, group_by=group_by)
 
     train, held = _sets(
-        load, source, holdout, fraction, config["training"]["seed"], holdout_by
-    )
+        load, source, holdout, fraction, config["training"]["seed"], holdout_by,
+        recorded.get("holdout_groups") if holdout is None else None,
+    )  # fmt: skip
     sets = task.evaluation_sets(
         model, train, held, num_samples=num_samples, seed=seed, target=target
     )

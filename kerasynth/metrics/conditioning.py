@@ -44,6 +44,15 @@ def _flat(images) -> np.ndarray:
     return images.reshape(len(images), -1)
 
 
+def _pearson(a, b) -> float:
+    """Pearson's r; NaN when either side is constant (a model that draws
+    the same slice for every request)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def _numeric(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
@@ -103,7 +112,7 @@ def covariate_readout(
 
         def score(read, y):
             y = _numeric(y)
-            return float(np.corrcoef(read, y)[0, 1]), float(np.abs(read - y).mean())
+            return _pearson(read, y), float(np.abs(read - y).mean())
 
         real, real_mae = score(read_real, y_real)
         synthetic, synthetic_mae = score(read_syn, y_syn)
@@ -172,7 +181,7 @@ def atrophy_slope(real_images, real_ages, synthetic_images, requested_ages):
         share, ages = tissue_fraction(images), _numeric(ages)
         keep = ~(np.isnan(share) | np.isnan(ages))
         slope = np.polyfit(ages[keep], share[keep], 1)[0] * 10
-        return float(slope), float(np.corrcoef(ages[keep], share[keep])[0, 1])
+        return float(slope), _pearson(ages[keep], share[keep])
 
     (real, real_r), (synthetic, synthetic_r) = (
         fit(real_images, real_ages),

@@ -102,7 +102,9 @@ class ImageTask(Task):
                 "in-memory ImageData has none: load it with load_images(..., "
                 "group_by=...)"
             )
-        train, held = splits.split(data, config.holdout_fraction, seed)
+        train, held = splits.split(
+            data, config.holdout_fraction, seed, config.holdout_groups
+        )
         covariates = CovariateSource.coerce(config.covariates)
         if covariates is not None:
             if config.conditional:
@@ -137,6 +139,7 @@ class ImageTask(Task):
             "duplicate_groups": len(train.duplicates),
             "holdout_fraction": config.holdout_fraction,
             "holdout_by": config.holdout_by,
+            "holdout_groups": config.holdout_groups,
             "covariates": None if covariates is None else covariates.to_json(),
         }
         dataset, context = self.batches(model, config, train, batch_size, seed)

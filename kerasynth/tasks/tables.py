@@ -54,7 +54,9 @@ class TableTask(Task):
             dropna=config.dropna,
             group_by=config.holdout_by,
         )
-        train, held = splits.split(table, config.holdout_fraction, seed)
+        train, held = splits.split(
+            table, config.holdout_fraction, seed, config.holdout_groups
+        )
         transformer = TableTransformer(
             encoding=model_class.encoding,
             categorical=config.categorical,
@@ -93,6 +95,7 @@ class TableTask(Task):
             "dropna": config.dropna,
             "holdout_fraction": config.holdout_fraction,
             "holdout_by": config.holdout_by,
+            "holdout_groups": config.holdout_groups,
         }
         return TrainingInput(
             model=model,
