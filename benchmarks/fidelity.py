@@ -93,10 +93,16 @@ PEER_MODULES = {
 
 
 def table_models() -> list[str]:
-    """The registered table models, in the registry's order."""
+    """The registered table models, in the registry's order; not the
+    differentially private ones, which need public bounds and a budget
+    (``benchmarks/privacy.py`` runs them)."""
     from kerasynth import registry
 
-    return [n for n, c in registry.list_models().items() if c.task == "tables"]
+    return [
+        n
+        for n, c in registry.list_models().items()
+        if c.task == "tables" and not c.differentially_private
+    ]
 
 
 def split(data: str, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -234,17 +240,22 @@ def sdmetrics_check(train, holdout, rows, kinds) -> dict[str, Any]:
 # === Fitting: kerasynth models and peers ===
 
 
-def fit_kerasynth(name, train_csv, train, seed, runs) -> tuple[dict, pd.DataFrame]:
-    """``kerasynth train`` at the model's defaults, timed whole; then a
-    sample as large as the training set from the loaded run."""
+def fit_kerasynth(
+    name, train_csv, train, seed, runs, extra=(), label=None
+) -> tuple[dict, pd.DataFrame]:
+    """``kerasynth train`` at the model's defaults (and the `extra`
+    options), timed whole; then a sample as large as the training set from
+    the loaded run (kept as ``runs/LABEL-...``, `label` defaulting to the
+    model's name)."""
     import keras
 
     import kerasynth
 
-    run_dir = runs / f"{name}-{train_csv.stem}-seed{seed}"
+    run_dir = runs / f"{label or name}-{train_csv.stem}-seed{seed}"
     command = [str(Path(sys.executable).with_name("kerasynth")), "train",
                "--model", name, "--data", str(train_csv), "--seed", str(seed),
-               "--output", str(run_dir), "--overwrite", "--quiet"]  # fmt: skip
+               "--output", str(run_dir), "--overwrite", "--quiet",
+               *extra]  # fmt: skip
     with LoadMeter() as load:
         done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
@@ -414,13 +425,14 @@ def cell(values: list, digits: int) -> str:
     return f"{median} [{min(values):.{digits}f}, {max(values):.{digits}f}]"
 
 
-def summary(records: list[dict]) -> str:
-    """A markdown table per table: the reference line, then every model."""
+def summary(records: list[dict], columns: dict[str, str] | None = None) -> str:
+    """A markdown table per table: the reference line, then every model,
+    with `columns` (``{field: header}``, default `COLUMNS`)."""
     sections = []
     for table in dict.fromkeys(r["table"] for r in records):
         mine = [r for r in records if r["table"] == table and "check" not in r]
         real = next((r for r in mine if r["model"] == "real training rows"), {})
-        header = dict(COLUMNS)
+        header = dict(COLUMNS if columns is None else columns)
         for a, b in PAIRS:
             if real.get(f"r {a}~{b}") is not None:
                 header[f"r {a}~{b}"] += f" (train {real[f'r {a}~{b}']:.2f})"

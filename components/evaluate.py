@@ -41,6 +41,8 @@ METRICS = {
     ),  # fmt: skip
     "derived_from_real": lambda m: float(m["derived_from_real"]),
     "utility_ratio": lambda m: m["utility"]["ratio"],
+    # The budget a differentially private model spent (its record).
+    "epsilon": lambda m: m["differential_privacy"]["epsilon"],
 }
 
 
@@ -91,7 +93,12 @@ def judge(metrics: dict[str, Any], thresholds: dict, known=None) -> list[str]:
         try:
             value = known[name](metrics)
         except (KeyError, TypeError):
-            failures.append(f"{name} was not computed for this run")
+            if name == "epsilon":
+                failures.append(
+                    "epsilon: the model was trained without differential privacy"
+                )
+            else:
+                failures.append(f"{name} was not computed for this run")
             continue
         if "min" in bounds and not value >= bounds["min"]:
             failures.append(f"{name} {value:.4g} is below the minimum {bounds['min']}")

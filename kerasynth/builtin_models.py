@@ -6,8 +6,9 @@ equal to what `kerasynth.registry` registers.
 """
 
 BUILT_IN_MODELS = (
-    "beta_vae", "ctgan", "dcgan", "ddim", "dragan", "gaussian_copula",
-    "independent", "pix2pix", "tab_ddpm", "tabular_gan", "tabular_vae", "tvae",
+    "beta_vae", "ctgan", "dcgan", "ddim", "dp_gaussian_copula", "dragan",
+    "gaussian_copula", "independent", "pix2pix", "tab_ddpm", "tabular_gan",
+    "tabular_vae", "tvae",
 )  # fmt: skip
 
 

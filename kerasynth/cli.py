@@ -187,7 +187,21 @@ def list_models():
 )
 @click.option("--categorical", help="Tables: comma-separated categorical columns.")
 @click.option("--numerical", help="Tables: comma-separated numerical columns.")
-@click.option("--metadata", help="Tables: a JSON file of column kinds.")
+@click.option(
+    "--metadata",
+    help="Tables: a JSON file of column kinds (and, for a private model, "
+    "each column's public bounds or categories).",
+)
+@click.option(
+    "--dp-epsilon",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Train under this differential privacy budget (dp_gaussian_copula).",
+)
+@click.option(
+    "--dp-delta",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    help="The budget's delta. Default: 1e-5.",
+)
 @click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's.")
 @click.option(
@@ -302,6 +316,8 @@ def train(**options):
         categorical=_split(options["categorical"]),
         numerical=_split(options["numerical"]),
         metadata=options["metadata"],
+        dp_epsilon=options["dp_epsilon"],
+        dp_delta=options["dp_delta"],
         dropna=options["dropna"],
         holdout_fraction=options["holdout_fraction"],
         holdout_by=options["holdout_by"],

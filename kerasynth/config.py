@@ -79,6 +79,9 @@ class TrainConfig:
         keep_best: also keep the model that was best by this metric, as
             ``best.keras`` in the run directory.
         fidelity_every: epochs between fidelity computations.
+        dp_epsilon: train under this differential privacy budget (a model
+            with ``differentially_private``; the noise is calibrated to it).
+        dp_delta: the budget's delta (`None`: the model's default, 1e-5).
         resume: continue an interrupted run of the same output from its
             last completed epoch.
         model_kwargs: constructor arguments of the model.
@@ -112,6 +115,8 @@ class TrainConfig:
     patience: int = 10
     keep_best: str | None = None
     fidelity_every: int = 1
+    dp_epsilon: float | None = None
+    dp_delta: float | None = None
     resume: bool = False
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     verbose: int | str = "auto"

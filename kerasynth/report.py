@@ -57,6 +57,8 @@ def table_page(
     if "privacy" in metrics:
         summary.append(_privacy_card(metrics["privacy"]))
         summary.append(_dcr_card(metrics["privacy"]["dcr_overfitting"], beside))
+    if "differential_privacy" in metrics:
+        summary.append(_budget_card(metrics["differential_privacy"]))
     if "utility" in metrics:
         summary.append(
             {"label": "Utility ratio", "value": metrics["utility"]["ratio"],
@@ -281,6 +283,21 @@ def _protocol_section(protocol: dict) -> dict:
             "train with --holdout-fraction to keep rows unseen."
         )
     return {"title": "Protocol", "text": text, "tables": {"Protocol": protocol}}
+
+
+def _budget_card(record: dict | None) -> dict:
+    """The differential privacy budget the model spent, or that it has none."""
+    if record is None:
+        return {"label": "Differential privacy", "value": "none",
+                "note": "trained without a privacy budget: no guarantee, only "
+                "the attacks above", "level": "warn"}  # fmt: skip
+    return {
+        "label": "Differential privacy",
+        "value": f"epsilon {record['epsilon']:.3g}",
+        "note": f"delta {record['delta']:g}, {record['accountant']}, "
+        f"{record['neighbouring']}; preprocessing {record['preprocessing']}",
+        "level": "ok",
+    }
 
 
 def _privacy_card(privacy_metrics: dict) -> dict:

@@ -148,6 +148,7 @@ def test_every_registered_model_has_a_task():
         "dcgan": "latent_images",
         "ddim": "diffusion_images",
         "dragan": "tables",
+        "dp_gaussian_copula": "tables",
         "gaussian_copula": "tables",
         "independent": "tables",
         "pix2pix": "translation",

@@ -126,6 +126,10 @@ class TableLayout:
         """The categories of a categorical column in span order (`None`: missing)."""
         return list(self._categorical(column).categories)
 
+    def category_codes(self, column: str, series) -> "np.ndarray":
+        """Each value's index in `categories` (an unseen value is an error)."""
+        return self._categorical(column).codes(series)
+
     def category_counts(self, column: str) -> list[int]:
         """Rows per category (same order as `categories`) in the fitted frame."""
         return list(self._categorical(column).counts)

@@ -18,6 +18,7 @@ deterministic. This module imports TensorFlow only inside
 `inverse_transform_graph`.
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -230,11 +231,16 @@ class TableTransformer(TableLayout):
 
     # === Fit, transform, inverse ===
 
-    def fit(self, frame: pd.DataFrame) -> "TableTransformer":
+    def fit(self, frame: pd.DataFrame, public=None) -> "TableTransformer":
         """Infers the schema of `frame` and fits every column's encoder.
 
         Args:
             frame: the real table (e.g. `load_table(...).frame`).
+            public: for a differentially private model, the public facts of
+                `kerasynth.privacy.public.public_facts`: the encoders are
+                then fitted on a table made of them (ranges, categories and
+                modes from the declared bounds and categories, never from
+                `frame`), and only the schema is read off `frame`.
 
         Returns:
             `self`, fitted.
@@ -247,6 +253,18 @@ class TableTransformer(TableLayout):
         started = time.perf_counter()
         frame = _check_frame(frame)
         schema = infer_schema(frame, self.categorical, self.numerical, self.metadata)
+        if public is not None:
+            from kerasynth.privacy.public import public_frame
+
+            schema = TableSchema(
+                tuple(
+                    dataclasses.replace(c, missing=public[c.name]["missing"])
+                    if "missing" in public[c.name]
+                    else c
+                    for c in schema.columns
+                )
+            )
+            frame = public_frame(frame, public)
         encoders = []
         for position, column in enumerate(schema.columns):
             encoder = self._new_encoder(column)

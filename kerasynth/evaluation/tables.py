@@ -32,6 +32,7 @@ def evaluate_table(
     title: str = "Synthetic table report",
     protocol: dict[str, Any] | None = None,
     floor: pd.DataFrame | None = None,
+    differential_privacy: dict | None | bool = False,
 ) -> Evaluation:
     """Every table metric, the figures and the page.
 
@@ -55,6 +56,9 @@ def evaluate_table(
         floor: optional rows of a floor model (columns drawn independently)
             with the synthetic table's columns: its headline figures
             (`metrics["floor"]`) are shown beside the model's.
+        differential_privacy: the model's privacy record (its budget), `None`
+            for a model trained without one, `False` when unknown (rows from
+            a file): the summary shows the budget, or that there is none.
     """
     from kerasynth.metrics import privacy, table, utility
 
@@ -110,7 +114,11 @@ def evaluate_table(
         figures["correlations"] = figures_module.heatmaps_figure(
             {k: pd.DataFrame(corr[k]) for k in ("real", "synthetic", "difference")}
         )
+    if differential_privacy is not False:
+        metrics["differential_privacy"] = differential_privacy
     metrics["headline"] = _table_headline(metrics)
+    if differential_privacy:
+        metrics["headline"]["epsilon"] = differential_privacy["epsilon"]
     if floor is not None:
         metrics["floor"] = _floor_headline(real, floor[columns], holdout, schema, seed)
     metrics = jsonable(metrics)

@@ -5,6 +5,7 @@ from kerasynth.models import (  # noqa: F401
     ctgan,
     dcgan,
     ddim,
+    dp_copula,
     dragan,
     gaussian_copula,
     independent_columns,

@@ -37,6 +37,11 @@ class GenerativeModel(keras.Model):
     # convolutions, not for the small dense networks of the table models.
     auto_mixed_precision: ClassVar[bool] = True
     trains_by_gradient: ClassVar[bool] = True
+    # Whether the model trains under a differential privacy budget
+    # (``--dp-epsilon``): it then carries `differential_privacy`, the record
+    # of the budget spent (`kerasynth.privacy`).
+    differentially_private: ClassVar[bool] = False
+    differential_privacy: dict | None = None
     latent_dim: int
     seed_generator: keras.random.SeedGenerator
 

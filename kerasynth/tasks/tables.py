@@ -63,12 +63,29 @@ class TableTask(Task):
             numerical=config.numerical,
             metadata=config.metadata,
             seed=seed,
-        ).fit(train.frame)
-        model = registry.get_model(
-            config.model, transformer=transformer, **config.model_kwargs
         )
-        model.adapt(train.frame)  # the reference models' statistics
-        rows = transformer.transform(train.frame)
+        frame, public, kwargs = train.frame, None, dict(config.model_kwargs)
+        if model_class.differentially_private:
+            frame, public = self._public(config, transformer, train.frame)
+            kwargs.setdefault("seed", seed)
+            if config.dp_epsilon is not None:
+                kwargs["epsilon"] = config.dp_epsilon
+            if config.dp_delta is not None:
+                kwargs["delta"] = config.dp_delta
+        elif config.dp_epsilon is not None or config.dp_delta is not None:
+            private = [
+                name
+                for name in sorted(registry.list_models())
+                if registry.get_model_class(name).differentially_private
+            ]
+            raise ValueError(
+                f"{config.model} does not train with differential privacy yet; "
+                f"the models that do: {', '.join(private)}"
+            )
+        transformer.fit(frame, public=public)
+        model = registry.get_model(config.model, transformer=transformer, **kwargs)
+        model.adapt(frame)  # the reference models' statistics
+        rows = transformer.transform(frame)
         # Each replica packs its own share of the batch.
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         multiple = model.batch_multiple * replicas
@@ -107,6 +124,20 @@ class TableTask(Task):
             transformer=transformer,
         )
 
+    @staticmethod
+    def _public(config, transformer, frame):
+        """A private model's training rows (clipped into the public bounds)
+        and the public facts it may read (`kerasynth.privacy.public`)."""
+        from kerasynth.data.schema import infer_schema
+        from kerasynth.privacy import public
+
+        schema = infer_schema(
+            frame, transformer.categorical, transformer.numerical, config.metadata
+        )
+        kinds = {column.name: column.kind for column in schema.columns}
+        facts = public.public_facts(config.metadata, list(frame.columns), kinds)
+        return public.clip_to_facts(frame, facts), facts
+
     def write_samples(self, model, directory, seed, context):
         rows = model.generate(SAMPLE_ROWS, seed=seed)
         rows.to_csv(Path(directory) / SAMPLES_FILE, index=False)
@@ -128,6 +159,7 @@ class TableTask(Task):
             "target": target,
             "transformer": model.transformer,
             "floor": floor.generate(count, seed=seed),
+            "differential_privacy": model.differential_privacy,
         }
 
     def serving(self, model):
