@@ -11,6 +11,7 @@ from kerasynth import TableSynthesizer, export, registry
 from kerasynth.data.conditional_sampler import ConditionalSampler
 from kerasynth.data.transformer import TableTransformer
 from kerasynth.metrics.table import ks_statistics
+from kerasynth.privacy import public
 from kerasynth.testing import run_model_test
 
 TINY = {
@@ -25,6 +26,7 @@ TINY = {
                  "sampling_steps": 5},
     "gaussian_copula": {"num_quantiles": 64},
     "independent": {"num_quantiles": 64},
+    "dp_gaussian_copula": {"num_quantiles": 64, "epsilon": 8.0, "seed": 0},
 }  # fmt: skip
 TABLE_MODELS = sorted(
     name for name, cls in registry.list_models().items() if cls.task == "tables"
@@ -45,8 +47,22 @@ def oasis_like(rows=120, seed=0):
 
 
 def transformer_for(name, frame):
-    encoding = registry.get_model_class(name).encoding
-    return TableTransformer(encoding=encoding, seed=0).fit(frame)
+    cls = registry.get_model_class(name)
+    transformer = TableTransformer(encoding=cls.encoding, seed=0)
+    if not cls.differentially_private:
+        return transformer.fit(frame)
+    # A private model's transformer reads no range or category off the data:
+    # here the frame's own are handed over as if they were public.
+    declared = {
+        name: {"categories": sorted(frame[name].unique())}
+        if frame[name].dtype == object or isinstance(frame[name].dtype, pd.StringDtype)
+        else {"bounds": [float(frame[name].min()), float(frame[name].max())]}
+        for name in frame.columns
+    }
+    kinds = {name: "categorical" if "categories" in fact else "numerical"
+             for name, fact in declared.items()}  # fmt: skip
+    facts = public.public_facts({"columns": declared}, list(frame.columns), kinds)
+    return transformer.fit(frame, public=facts)
 
 
 def one_batch(name, transformer, frame, batch_size=8):
