@@ -3,8 +3,9 @@
 The protocol of ``shared/FIDELITY.md`` (`benchmarks/fidelity.py`'s split,
 sizes, seeds and scores) for the differentially private table models at
 epsilon 1, 3 and 8 (delta 1e-5), beside the same models without privacy and
-the independent-columns floor, on the study's five columns. Every figure
-of `fidelity.score`, plus the membership-inference AUC of
+the independent-columns floor, on the study's five columns: the DP copula
+(`dp_gaussian_copula`) and the DP-SGD models (`dp_tvae`, `dp_tabular_gan`).
+Every figure of `fidelity.score`, plus the membership-inference AUC of
 `kerasynth.metrics.privacy.privacy_report` (a distance attack telling
 training rows from holdout rows by their distance to the synthetic set;
 0.5 is no leak), on the full synthetic sample.
@@ -36,8 +37,15 @@ PUBLIC_BOUNDS = {
 }
 PUBLIC_CATEGORIES = {"M/F": ["F", "M"]}
 # (registered model, epsilon): None runs it without a budget.
-MODELS = [("independent", None), ("gaussian_copula", None)] + [
-    ("dp_gaussian_copula", epsilon) for epsilon in EPSILONS
+# Each DP-SGD model beside its non-private model at its defaults.
+MODELS = [
+    ("independent", None),
+    ("gaussian_copula", None),
+    *[("dp_gaussian_copula", epsilon) for epsilon in EPSILONS],
+    ("tvae", None),
+    *[("dp_tvae", epsilon) for epsilon in EPSILONS],
+    ("tabular_gan", None),
+    *[("dp_tabular_gan", epsilon) for epsilon in EPSILONS],
 ]
 COLUMNS = {
     "epsilon": "epsilon",

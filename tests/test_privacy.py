@@ -59,6 +59,17 @@ def correlated(rows=2000, rho=0.8, seed=0):
     })  # fmt: skip
 
 
+def correlated_files(directory):
+    """`correlated` rows as a CSV and their public facts as a metadata file."""
+    data = directory / "table.csv"
+    correlated(rows=300).to_csv(data, index=False)
+    metadata = directory / "metadata.json"
+    metadata.write_text(json.dumps({"columns": {
+        name: {"kind": KINDS[name], **fact} for name, fact in FACTS.items()
+    }}))  # fmt: skip
+    return data, metadata
+
+
 def private_copula(frame, facts=FACTS, kinds=KINDS, **kwargs):
     facts = public.public_facts({"columns": facts}, list(frame.columns), kinds)
     clipped = public.clip_to_facts(frame, facts)
@@ -205,12 +216,7 @@ def test_the_dp_copula_on_oasis_keeps_age_and_brain_volume():
 
 
 def test_a_private_run_from_the_command_line(tmp_path):
-    data = tmp_path / "table.csv"
-    correlated(rows=300).to_csv(data, index=False)
-    metadata = tmp_path / "metadata.json"
-    metadata.write_text(json.dumps({"columns": {
-        name: {"kind": KINDS[name], **fact} for name, fact in FACTS.items()
-    }}))  # fmt: skip
+    data, metadata = correlated_files(tmp_path)
     run = tmp_path / "run"
     result = invoke_cli(*["train", "--model", "dp_gaussian_copula", "--data",
                          str(data), "--metadata", str(metadata), "--dp-epsilon", "2",

@@ -27,6 +27,9 @@ TINY = {
     "gaussian_copula": {"num_quantiles": 64},
     "independent": {"num_quantiles": 64},
     "dp_gaussian_copula": {"num_quantiles": 64, "epsilon": 8.0, "seed": 0},
+    "dp_tabular_gan": {"seed": 0},
+    "dp_tvae": {"latent_dim": 4, "encoder_widths": (16,), "decoder_widths": (16,),
+                "seed": 0},
 }  # fmt: skip
 TABLE_MODELS = sorted(
     name for name, cls in registry.list_models().items() if cls.task == "tables"
@@ -98,6 +101,8 @@ def test_run_model_test(name, tmp_path):
         # statistics and does nothing for the others.
         model = registry.get_model(name, transformer=transformer, **TINY[name])
         model.adapt(frame)
+        if hasattr(model, "plan_privacy"):  # DP-SGD: the noise for the steps
+            model.plan_privacy(num_examples=len(frame), batch_size=8, steps=10)
         return model
 
     run_model_test(build, one_batch(name, transformer, frame), tmp_path)

@@ -88,7 +88,16 @@ class TabularGAN(AdversarialModel, TableGenerativeModel):
     def train_step(self, data):
         real = data[0] if isinstance(data, tuple) else data
         batch_size = tf.shape(real)[0]
-        noise = self.latent_noise(batch_size)
+        d_loss = self.discriminator_step(real)
+        g_loss = self.generator_step(batch_size)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def discriminator_step(self, real):
+        """One update of the discriminator on `real` rows and as many
+        generated ones; returns its loss."""
+        noise = self.latent_noise(tf.shape(real)[0])
         with tf.GradientTape() as tape:
             fake = self.generator(noise, training=True)
             d_loss = losses.gan_discriminator_loss(
@@ -100,7 +109,11 @@ class TabularGAN(AdversarialModel, TableGenerativeModel):
             )
         variables = self.discriminator.trainable_variables
         self.discriminator_optimizer.apply(tape.gradient(scaled, variables), variables)
+        return d_loss
 
+    def generator_step(self, batch_size):
+        """One update of the generator on `batch_size` noise draws, through
+        the discriminator alone; returns its loss."""
         noise = self.latent_noise(batch_size)
         with tf.GradientTape() as tape:
             fake = self.generator(noise, training=True)
@@ -110,10 +123,7 @@ class TabularGAN(AdversarialModel, TableGenerativeModel):
             )
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
-
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+        return g_loss
 
     def sample_matrix(self, num_samples, seed, cond=None):
         noise = tf.random.stateless_normal(

@@ -78,9 +78,11 @@ class TableTask(Task):
                 for name in sorted(registry.list_models())
                 if registry.get_model_class(name).differentially_private
             ]
+            twin = f"dp_{config.model}"
+            hint = f"use {twin}; " if twin in private else ""
             raise ValueError(
-                f"{config.model} does not train with differential privacy yet; "
-                f"the models that do: {', '.join(private)}"
+                f"{config.model} does not train with differential privacy: "
+                f"{hint}the models that do: {', '.join(private)}"
             )
         transformer.fit(frame, public=public)
         model = registry.get_model(config.model, transformer=transformer, **kwargs)
@@ -96,7 +98,11 @@ class TableTask(Task):
                 f"Received: batch_size={batch_size}"
             )
         steps = max(len(rows) // batch_size, 1)
-        if model_class.input_kind == "conditional":
+        if getattr(model_class, "private_training", None) == "dp_sgd":
+            dataset, steps = self._private_batches(
+                config, model, rows, batch_size, seed
+            )
+        elif model_class.input_kind == "conditional":
             dataset = ConditionalSampler(transformer, rows).dataset(
                 batch_size, seed=seed
             )
@@ -123,6 +129,21 @@ class TableTask(Task):
             held_out=(table if held is None else held).frame,
             transformer=transformer,
         )
+
+    @staticmethod
+    def _private_batches(config, model, rows, batch_size, seed):
+        """DP-SGD's Poisson batches of `rows` and an epoch's steps (one pass
+        in expectation), with the model's noise planned for the run."""
+        from kerasynth.privacy import dp_sgd
+        from kerasynth.training import training_epochs
+
+        rate = dp_sgd.sampling_rate(len(rows), batch_size)
+        steps = max(round(1 / rate), 1)
+        epochs = training_epochs(config, type(model), steps)
+        model.plan_privacy(
+            num_examples=len(rows), batch_size=batch_size, steps=epochs * steps
+        )
+        return dp_sgd.poisson_batches(rows, rate, seed), steps
 
     @staticmethod
     def _public(config, transformer, frame):
