@@ -241,6 +241,13 @@ def describe_lineage(path: str | Path, root: str | Path | None = None) -> list[s
             lines.append(
                 f"  <- {step['component']} (execution {step['execution']}): {params}"
             )
+            for output in step["outputs"].values():
+                budget = output.properties.get("differential_privacy")
+                if budget:
+                    lines.append(
+                        f"       differential privacy: epsilon {budget['epsilon']}, "
+                        f"delta {budget['delta']} ({budget['accountant']})"
+                    )
             for name, source in step["inputs"].items():
                 lines.append(
                     f"       {name}: {source.type_name} {source.uri} "

@@ -8,8 +8,9 @@ from kerasynth.components.component import Input, Output, component
 from kerasynth.components.ingest import SCHEMA_FILE, covariates_of, data_file
 
 
-# 2: trains a table with the ingested schema's kinds; 3: covariates, held people
-@component(version="3")
+# 2: trains a table with the ingested schema's kinds; 3: covariates, held people;
+# 4: differential privacy
+@component(version="4")
 def train(
     examples: Input[Examples],
     schema: Input[Schema],
@@ -24,6 +25,9 @@ def train(
     conditional: bool = False,
     model_kwargs: dict | None = None,
     holdout_groups: list[str] | None = None,
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
+    public_metadata: str | None = None,
 ):
     """Trains `model_name` on the ingested data, keeping a seeded
     `holdout_fraction` unseen for the evaluate component's privacy checks
@@ -35,11 +39,16 @@ def train(
     pipeline's `Schema` artifact describe the columns alike. Options left
     at `None` take `TrainConfig`'s defaults (or the model's).
 
+    A private model (``dp_*``) trains under `dp_epsilon` and `dp_delta`
+    with the metadata file `public_metadata` (each column's kind and public
+    bounds or categories) in place of the ingested schema; the budget it
+    spent is a property of the `Model` (and a line of its lineage).
+
     Images ingested with covariates train a model conditioned on them;
     `holdout_groups` holds out exactly those people (a table and its images
     alike).
     """
-    from kerasynth import training
+    from kerasynth import runs, training
     from kerasynth.config import TrainConfig
 
     table = examples.properties.get("modality") == "table"
@@ -58,7 +67,10 @@ def train(
             conditional=conditional,
             covariates=covariates_of(examples),
             holdout_groups=holdout_groups,
-            metadata=str(schema.path / SCHEMA_FILE) if table else None,
+            metadata=public_metadata
+            or (str(schema.path / SCHEMA_FILE) if table else None),
+            dp_epsilon=dp_epsilon,
+            dp_delta=dp_delta,
             model_kwargs=model_kwargs or {},
             verbose=0,
             **{name: value for name, value in given.items() if value is not None},
@@ -70,3 +82,8 @@ def train(
         seconds=round(result.seconds, 2),
         final_metrics=result.final_metrics,
     )
+    record = runs.read_config(model.uri)["model_config"].get("differential_privacy")
+    if record:
+        model.properties["differential_privacy"] = {
+            key: record[key] for key in ("epsilon", "delta", "accountant", "mechanism")
+        }

@@ -195,12 +195,19 @@ def list_models():
 @click.option(
     "--dp-epsilon",
     type=click.FloatRange(min=0, min_open=True),
-    help="Train under this differential privacy budget (dp_gaussian_copula).",
+    help="Train under this differential privacy budget (the dp_* models): the "
+    "noise is calibrated to spend it.",
 )
 @click.option(
     "--dp-delta",
     type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
     help="The budget's delta. Default: 1e-5.",
+)
+@click.option(
+    "--dp-noise-multiplier",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Instead of --dp-epsilon: this noise (its standard deviation over the "
+    "sensitivity); the epsilon it spends is computed and recorded.",
 )
 @click.option("--dropna", is_flag=True, help="Tables: drop rows with missing values.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Default: the model's.")
@@ -318,6 +325,7 @@ def train(**options):
         metadata=options["metadata"],
         dp_epsilon=options["dp_epsilon"],
         dp_delta=options["dp_delta"],
+        dp_noise_multiplier=options["dp_noise_multiplier"],
         dropna=options["dropna"],
         holdout_fraction=options["holdout_fraction"],
         holdout_by=options["holdout_by"],
@@ -565,6 +573,21 @@ def pipeline():
     metavar="KEY[:REGEX]",
     help=f"Hold out the pipeline's fifth by person. {_GROUP_KEY_HELP}",
 )
+@click.option(
+    "--metadata",
+    help="Tables, a private model: a JSON file of each column's kind and public "
+    '"bounds" or "categories".',
+)
+@click.option(
+    "--dp-epsilon",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Tables: train under this differential privacy budget (the dp_* models).",
+)
+@click.option(
+    "--dp-delta",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    help="The budget's delta. Default: 1e-5.",
+)
 @click.option("--seed", type=int, help="Seeds every step (default: 0).")
 @click.option("--force", is_flag=True, help="Push even an unblessed model.")
 @click.option("--no-cache", is_flag=True, help="Run every component again.")
@@ -573,7 +596,8 @@ def pipeline_run(model_name, root, thresholds, columns, no_cache, quiet,
                  **options):  # fmt: skip
     """Ingest -> train -> evaluate (the gate) -> export, with lineage."""
     builtin_models.require_model(model_name)
-    _require_paths(data=options["data"], thresholds=thresholds)
+    _require_paths(data=options["data"], thresholds=thresholds,
+                   metadata=options["metadata"])  # fmt: skip
     _import_tensorflow_quietly()
     from kerasynth.components.evaluate import load_thresholds
     from kerasynth.pipelines import pipeline_for, run_pipeline

@@ -82,6 +82,8 @@ class TrainConfig:
         dp_epsilon: train under this differential privacy budget (a model
             with ``differentially_private``; the noise is calibrated to it).
         dp_delta: the budget's delta (`None`: the model's default, 1e-5).
+        dp_noise_multiplier: instead of `dp_epsilon`, the noise (the epsilon
+            it spends is computed).
         resume: continue an interrupted run of the same output from its
             last completed epoch.
         model_kwargs: constructor arguments of the model.
@@ -117,6 +119,7 @@ class TrainConfig:
     fidelity_every: int = 1
     dp_epsilon: float | None = None
     dp_delta: float | None = None
+    dp_noise_multiplier: float | None = None
     resume: bool = False
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     verbose: int | str = "auto"

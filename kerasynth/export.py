@@ -76,13 +76,16 @@ def write_warmup_requests(path: Path, name: str, endpoints: list[Endpoint]) -> N
 
 def describe(model, endpoints: list[Endpoint]) -> dict:
     """The contents of ``assets.extra/kerasynth.json`` for `model`: what it
-    makes (``kind``, from its task) and its signatures."""
+    makes (``kind``, from its task), its signatures, and its privacy budget
+    (``differential_privacy``: the record of its training, `None` for a
+    model trained without differential privacy)."""
     from kerasynth import __version__
 
     return {
         "kerasynth_version": __version__,
         "model_class": type(model).__name__,
         "signatures": [endpoint.name for endpoint in endpoints],
+        "differential_privacy": model.differential_privacy,
         **tasks.task_of(model).describe(model),
     }
 

@@ -15,6 +15,9 @@ def table_pipeline(
     epochs: int | None = None,
     target: str | None = None,
     holdout_by: str | None = None,
+    metadata: str | None = None,
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
     thresholds: dict | None = None,
     serving_dir: str = "serving",
     name: str | None = None,
@@ -24,12 +27,15 @@ def table_pipeline(
     """Ingest a table (`data`, or scikit-learn's diabetes table), train
     `model` with a held-out fifth (whole people with `holdout_by`,
     ``COLUMN[:REGEX]``: `kerasynth.data.groups`), evaluate (quality,
-    privacy, utility on `target`) and export if blessed."""
+    privacy, utility on `target`) and export if blessed. A private model
+    (``dp_*``) trains under `dp_epsilon` (and `dp_delta`) with the public
+    bounds and categories of the `metadata` file."""
     return chain(
         "table", model, source=data,
         ingest_parameters={"columns": columns, "dropna": dropna,
                            "holdout_by": holdout_by},
-        train_parameters={"epochs": epochs},
+        train_parameters={"epochs": epochs, "dp_epsilon": dp_epsilon,
+                          "dp_delta": dp_delta, "public_metadata": metadata},
         thresholds=thresholds, target=target, serving_dir=serving_dir, name=name,
         force=force, seed=seed,
     )  # fmt: skip

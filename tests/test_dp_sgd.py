@@ -175,6 +175,25 @@ def test_a_dp_sgd_run_from_the_command_line_records_its_budget(tmp_path):
     assert record["sampling_rate"] == pytest.approx(50 / 300, abs=1e-6)
     assert 1.9 < record["epsilon"] <= 2.0
     assert config["training"]["steps"] == record["steps"]
+    serving = tmp_path / "serving"
+    exported = invoke_cli("export", "--run", str(run), "--serving-dir", str(serving),
+                          "--name", "dp")  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    (card,) = serving.glob("dp/*/assets.extra/kerasynth.json")
+    assert json.loads(card.read_text())["differential_privacy"] == record
+    by_noise = tmp_path / "by-noise"
+    result = invoke_cli(*["train", "--model", "dp_tvae", "--data", str(data),
+                          "--metadata", str(metadata), "--dp-noise-multiplier", "1.0",
+                          "--epochs", "1", "--batch-size", "50", "--seed", "0",
+                          "--output", str(by_noise), "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((by_noise / "config.json").read_text())
+    record = config["model_config"]["differential_privacy"]
+    assert record["noise_multiplier"] == 1.0 and record["steps"] == 6
+    assert record["epsilon"] == pytest.approx(
+        dp_sgd.plan(num_examples=300, batch_size=50, steps=6, epsilon=None,
+                    delta=1e-5, noise_multiplier=1.0)["epsilon"], abs=1e-4
+    )  # fmt: skip
     refused = invoke_cli(*["train", "--model", "tvae", "--data", str(data),
                            "--dp-epsilon", "3",
                            "--output", str(tmp_path / "r")])  # fmt: skip
@@ -182,3 +201,31 @@ def test_a_dp_sgd_run_from_the_command_line_records_its_budget(tmp_path):
     assert "tvae does not train with differential privacy: use dp_tvae" in (
         refused.output
     )
+
+
+@pytest.mark.slow
+def test_a_private_pipeline_gates_on_epsilon_and_its_lineage_shows_the_budget(
+    tmp_path,
+):
+    data, metadata = correlated_files(tmp_path)
+    thresholds = tmp_path / "thresholds.json"
+    serving = tmp_path / "serving"
+
+    def pipeline(epsilon_max, root):
+        thresholds.write_text(json.dumps({"epsilon": {"max": epsilon_max}}))
+        return invoke_cli(*["pipeline", "run", "--model", "dp_gaussian_copula",
+                            "--data", str(data), "--metadata", str(metadata),
+                            "--dp-epsilon", "2", "--root", str(root),
+                            "--serving-dir", str(serving), "--name", "private",
+                            "--thresholds", str(thresholds), "--quiet"])  # fmt: skip
+
+    refused = pipeline(1, tmp_path / "strict")
+    assert refused.exit_code != 0
+    assert "epsilon 2 is above the maximum 1" in refused.output
+    result = pipeline(3, tmp_path / "root")
+    assert result.exit_code == 0, result.output
+    traced = invoke_cli("lineage", str(serving / "private" / "1"),
+                        "--root", str(tmp_path / "root"))  # fmt: skip
+    assert traced.exit_code == 0, traced.output
+    assert "dp_epsilon=2" in traced.output
+    assert "differential privacy: epsilon 2.0, delta 1e-05 (RDP" in traced.output

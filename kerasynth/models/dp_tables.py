@@ -166,15 +166,21 @@ class DPTabularGAN(PrivateTraining, TabularGAN):
     """The study's tabular GAN with a DP-SGD discriminator (DPGAN, Xie et
     al. 2018). Each (real row, generated row) pair's discriminator gradient
     is clipped together; the generator's update reads only the
-    discriminator. Args as `TabularGAN` and `PrivateTraining`."""
+    discriminator. Args as `TabularGAN` and `PrivateTraining`.
 
-    training_defaults = {"epochs": 100, "batch_size": 64}
+    Defaults chosen on OASIS-1's 305 training rows at epsilon 3: 60 steps
+    of 128 rows at learning rate 1e-3 reached sdmetrics quality 0.49-0.57
+    (seeds 0, 1); 500 steps of 64 at 2e-4, 0.36; 40 of 150 at 2e-3, 0.35.
+    Far below the DP copula: the GAN needs thousands of steps, which a
+    budget on a table this small cannot pay for."""
+
+    training_defaults = {"epochs": 30, "batch_size": 128}
     covered = [
         "every training row's influence on the discriminator, and so on the "
         "generator, which learns only through it (post-processing)",
     ]
 
-    def __init__(self, transformer, latent_dim=10, seed=None, learning_rate=2e-4,
+    def __init__(self, transformer, latent_dim=10, seed=None, learning_rate=1e-3,
                  epsilon=3.0, delta=accounting.DEFAULT_DELTA,
                  noise_multiplier=None, l2_norm_clip=1.0,
                  differential_privacy=None, **kwargs):  # fmt: skip
@@ -227,7 +233,13 @@ class DPTVAE(PrivateTraining, TVAE):
     row's gradient of its own loss (reconstruction and KL) is clipped.
     Smaller by default than TVAE (latent 16, widths 64): the noise grows
     with the number of weights while a small table's signal does not. Args
-    as `TVAE` and `PrivateTraining`."""
+    as `TVAE` and `PrivateTraining`.
+
+    Measured on OASIS-1's 305 training rows at epsilon 3 (seed 0): quality
+    0.68-0.71 for every length, batch and learning rate tried (20-100
+    epochs, batches 64-128, 1e-3 to 1e-2), and 0.74-0.79 even at epsilon
+    1,000 for 1,000 steps: TVAE needs thousands of steps (see `TVAE`), and
+    clipped, noisy steps are dearer."""
 
     training_defaults = {"epochs": 50, "batch_size": 64}
     covered = ["every training row's influence on the encoder, decoder and sigmas"]

@@ -72,7 +72,14 @@ class TableTask(Task):
                 kwargs["epsilon"] = config.dp_epsilon
             if config.dp_delta is not None:
                 kwargs["delta"] = config.dp_delta
-        elif config.dp_epsilon is not None or config.dp_delta is not None:
+            if config.dp_noise_multiplier is not None:
+                if config.dp_epsilon is not None:
+                    raise ValueError(
+                        "Give the budget (dp_epsilon) or the noise "
+                        "(dp_noise_multiplier), not both"
+                    )
+                kwargs["noise_multiplier"] = config.dp_noise_multiplier
+        elif {config.dp_epsilon, config.dp_delta, config.dp_noise_multiplier} != {None}:
             private = [
                 name
                 for name in sorted(registry.list_models())
