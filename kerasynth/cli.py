@@ -91,6 +91,21 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
+def _budget_options(command):
+    """``--dp-epsilon`` and ``--dp-delta``, the budget of a private model."""
+    command = click.option(
+        "--dp-delta",
+        type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+        help="The budget's delta. Default: 1e-5.",
+    )(command)
+    return click.option(
+        "--dp-epsilon",
+        type=click.FloatRange(min=0, min_open=True),
+        help="Tables: train under this differential privacy budget (the dp_* "
+        "models): the noise is calibrated to spend it.",
+    )(command)
+
+
 def _split(names: str | None) -> list[str] | None:
     return [n.strip() for n in names.split(",") if n.strip()] if names else None
 
@@ -192,17 +207,7 @@ def list_models():
     help="Tables: a JSON file of column kinds (and, for a private model, "
     "each column's public bounds or categories).",
 )
-@click.option(
-    "--dp-epsilon",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Train under this differential privacy budget (the dp_* models): the "
-    "noise is calibrated to spend it.",
-)
-@click.option(
-    "--dp-delta",
-    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-    help="The budget's delta. Default: 1e-5.",
-)
+@_budget_options
 @click.option(
     "--dp-noise-multiplier",
     type=click.FloatRange(min=0, min_open=True),
@@ -578,16 +583,7 @@ def pipeline():
     help="Tables, a private model: a JSON file of each column's kind and public "
     '"bounds" or "categories".',
 )
-@click.option(
-    "--dp-epsilon",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Tables: train under this differential privacy budget (the dp_* models).",
-)
-@click.option(
-    "--dp-delta",
-    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-    help="The budget's delta. Default: 1e-5.",
-)
+@_budget_options
 @click.option("--seed", type=int, help="Seeds every step (default: 0).")
 @click.option("--force", is_flag=True, help="Push even an unblessed model.")
 @click.option("--no-cache", is_flag=True, help="Run every component again.")

@@ -162,14 +162,19 @@ def test_dp_tvae_learns_oasis_under_a_budget_and_its_noise_is_real(tmp_path):
 
 def test_a_dp_sgd_run_from_the_command_line_records_its_budget(tmp_path):
     data, metadata = correlated_files(tmp_path)
+
+    def train(run, epochs, *budget):
+        result = invoke_cli(*["train", "--model", "dp_tvae", "--data", str(data),
+                              "--metadata", str(metadata), *budget,
+                              "--epochs", str(epochs), "--batch-size", "50",
+                              "--seed", "0", "--output", str(run),
+                              "--quiet"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        config = json.loads((run / "config.json").read_text())
+        return config, config["model_config"]["differential_privacy"]
+
     run = tmp_path / "run"
-    result = invoke_cli(*["train", "--model", "dp_tvae", "--data", str(data),
-                          "--metadata", str(metadata), "--dp-epsilon", "2",
-                          "--epochs", "3", "--batch-size", "50", "--seed", "0",
-                          "--output", str(run), "--quiet"])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    config = json.loads((run / "config.json").read_text())
-    record = config["model_config"]["differential_privacy"]
+    config, record = train(run, 3, "--dp-epsilon", "2")
     assert record["mechanism"].startswith("DP-SGD")
     assert record["steps"] == 3 * config["training"]["steps_per_epoch"] == 18
     assert record["sampling_rate"] == pytest.approx(50 / 300, abs=1e-6)
@@ -181,14 +186,7 @@ def test_a_dp_sgd_run_from_the_command_line_records_its_budget(tmp_path):
     assert exported.exit_code == 0, exported.output
     (card,) = serving.glob("dp/*/assets.extra/kerasynth.json")
     assert json.loads(card.read_text())["differential_privacy"] == record
-    by_noise = tmp_path / "by-noise"
-    result = invoke_cli(*["train", "--model", "dp_tvae", "--data", str(data),
-                          "--metadata", str(metadata), "--dp-noise-multiplier", "1.0",
-                          "--epochs", "1", "--batch-size", "50", "--seed", "0",
-                          "--output", str(by_noise), "--quiet"])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    config = json.loads((by_noise / "config.json").read_text())
-    record = config["model_config"]["differential_privacy"]
+    _, record = train(tmp_path / "by-noise", 1, "--dp-noise-multiplier", "1.0")
     assert record["noise_multiplier"] == 1.0 and record["steps"] == 6
     assert record["epsilon"] == pytest.approx(
         dp_sgd.plan(num_examples=300, batch_size=50, steps=6, epsilon=None,
