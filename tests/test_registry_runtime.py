@@ -149,7 +149,6 @@ def test_every_registered_model_has_a_task():
         "ddim": "diffusion_images",
         "dragan": "tables",
         "dp_gaussian_copula": "tables",
-        "dp_tabular_gan": "tables",
         "dp_tvae": "tables",
         "gaussian_copula": "tables",
         "independent": "tables",

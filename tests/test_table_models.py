@@ -27,7 +27,6 @@ TINY = {
     "gaussian_copula": {"num_quantiles": 64},
     "independent": {"num_quantiles": 64},
     "dp_gaussian_copula": {"num_quantiles": 64, "epsilon": 8.0, "seed": 0},
-    "dp_tabular_gan": {"seed": 0},
     "dp_tvae": {"latent_dim": 4, "encoder_widths": (16,), "decoder_widths": (16,),
                 "seed": 0},
 }  # fmt: skip

@@ -1,18 +1,22 @@
-"""Table models trained with DP-SGD: `dp_tabular_gan` and `dp_tvae`.
+"""Table models trained with DP-SGD: `dp_tvae`.
 
-Each is its non-private model with the update that reads the training rows
-replaced by DP-SGD's (`kerasynth.privacy.dp_sgd`): for the GAN the
-discriminator's (Xie et al. 2018, DPGAN: the generator learns only through
-the discriminator, so it inherits the guarantee as post-processing), for
-the VAE the whole network's. `TableTask.prepare` gives them Poisson batches
+A DP-SGD model is its non-private model with the update that reads the
+training rows replaced by DP-SGD's (`kerasynth.privacy.dp_sgd`): for a VAE
+the whole network's. `TableTask.prepare` gives them Poisson batches
 and calls `plan_privacy` with the run's planned steps, which calibrates the
 noise to ``--dp-epsilon`` and writes the record (`differential_privacy`).
 The transformer is fitted on the public facts only, as for
 `dp_gaussian_copula`.
 
-References: L. Xie, K. Lin, S. Wang, F. Wang, J. Zhou, *Differentially
-Private Generative Adversarial Network*, 2018; M. Abadi et al., *Deep
-Learning with Differential Privacy*, CCS 2016.
+A DPGAN (Xie et al. 2018: the study's `tabular_gan` with a DP-SGD
+discriminator, the generator learning only through it) was built and
+measured on OASIS-1 at epsilon 1-8 (`benchmarks/RESULTS.md`): every run
+collapsed to one sex, sdmetrics quality 0.35-0.52, no better than its
+untrained generator. It is not registered.
+
+References: M. Abadi et al., *Deep Learning with Differential Privacy*,
+CCS 2016; L. Xie, K. Lin, S. Wang, F. Wang, J. Zhou, *Differentially
+Private Generative Adversarial Network*, 2018.
 """
 
 from __future__ import annotations
@@ -23,9 +27,7 @@ import keras
 import tensorflow as tf
 
 from kerasynth.models import losses, spans
-from kerasynth.models.base import adam_pair
 from kerasynth.models.registration import register_model
-from kerasynth.models.tabular_gan import TabularGAN
 from kerasynth.models.tvae import TVAE
 from kerasynth.privacy import accounting, dp_sgd
 
@@ -159,72 +161,6 @@ class PrivateTraining:
             "l2_norm_clip": self.l2_norm_clip,
             "differential_privacy": self.differential_privacy,
         }
-
-
-@register_model("dp_tabular_gan", task="tables")
-class DPTabularGAN(PrivateTraining, TabularGAN):
-    """The study's tabular GAN with a DP-SGD discriminator (DPGAN, Xie et
-    al. 2018). Each (real row, generated row) pair's discriminator gradient
-    is clipped together; the generator's update reads only the
-    discriminator. Args as `TabularGAN` and `PrivateTraining`.
-
-    Defaults chosen on OASIS-1's 305 training rows at epsilon 3: 60 steps
-    of 128 rows at learning rate 1e-3 reached sdmetrics quality 0.49-0.57
-    (seeds 0, 1); 500 steps of 64 at 2e-4, 0.36; 40 of 150 at 2e-3, 0.35.
-    Far below the DP copula: the GAN needs thousands of steps, which a
-    budget on a table this small cannot pay for."""
-
-    training_defaults = {"epochs": 30, "batch_size": 128}
-    covered = [
-        "every training row's influence on the discriminator, and so on the "
-        "generator, which learns only through it (post-processing)",
-    ]
-
-    def __init__(self, transformer, latent_dim=10, seed=None, learning_rate=1e-3,
-                 epsilon=3.0, delta=accounting.DEFAULT_DELTA,
-                 noise_multiplier=None, l2_norm_clip=1.0,
-                 differential_privacy=None, **kwargs):  # fmt: skip
-        super().__init__(transformer, latent_dim=latent_dim, seed=seed, **kwargs)
-        self.learning_rate = float(learning_rate)
-        self.init_privacy(
-            epsilon, delta, noise_multiplier, l2_norm_clip, differential_privacy
-        )
-
-    def default_optimizers(self):
-        return adam_pair(self.learning_rate)
-
-    @property
-    def metrics(self):
-        return [*super().metrics, self.clipped_tracker]
-
-    def train_step(self, data):
-        real = data[0] if isinstance(data, tuple) else data
-        d_loss = self.discriminator_step(real)
-        # The generator's batch is public: the expected size, not the drawn.
-        g_loss = self.generator_step(self._planned()["expected_batch_size"])
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
-
-    def discriminator_step(self, real):
-        fake = self.generator(self.latent_noise(tf.shape(real)[0]), training=True)
-
-        def loss_of_one(pair):
-            real_row, fake_row = pair
-            return losses.gan_discriminator_loss(
-                self.discriminator(real_row, training=True),
-                self.discriminator(fake_row, training=True),
-            )
-
-        variables = self.discriminator.trainable_variables
-        gradients, values = self.private_gradients(
-            loss_of_one, (real, tf.stop_gradient(fake)), variables
-        )
-        self.discriminator_optimizer.apply(gradients, variables)
-        return batch_mean(values)[0]
-
-    def get_config(self):
-        return {**super().get_config(), **self.privacy_config()}
 
 
 @register_model("dp_tvae", task="tables")
