@@ -224,6 +224,12 @@ def fit(
             model.compile(jit_compile=jit_compile)
         per_epoch = inputs.steps_per_epoch or _batches(inputs.dataset)
         epochs = training_epochs(config, model_class, per_epoch)
+        if hasattr(model, "plan_privacy"):  # DP-SGD: the noise for these steps
+            model.plan_privacy(
+                num_examples=inputs.description["num_examples"],
+                batch_size=batch_size,
+                steps=epochs * per_epoch,
+            )
         if strategy_name == "multi-worker":
             runtime.check_multi_worker_batches(config.model, inputs.dataset)
             runtime.log_steps_as_vectors(model)

@@ -148,6 +148,7 @@ def test_every_registered_model_has_a_task():
         "dcgan": "latent_images",
         "ddim": "diffusion_images",
         "dragan": "tables",
+        "dp_beta_vae": "latent_images",
         "dp_gaussian_copula": "tables",
         "dp_tvae": "tables",
         "gaussian_copula": "tables",

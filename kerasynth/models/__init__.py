@@ -6,6 +6,7 @@ from kerasynth.models import (  # noqa: F401
     dcgan,
     ddim,
     dp_copula,
+    dp_images,
     dp_tables,
     dragan,
     gaussian_copula,

@@ -15,7 +15,6 @@ of one Gaussian mechanism, which the tests check the accountant against).
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Sequence
 from importlib.metadata import version
 
@@ -43,13 +42,14 @@ def _quiet_orders():
     # The RDP accountant warns (through absl) for each fractional order whose
     # series does not converge, and leaves that order out: a bound is still
     # taken over the other orders, so the warnings are only noise in a run.
-    absl = logging.getLogger("absl")
-    level = absl.level
-    absl.setLevel(logging.ERROR)
+    from absl import logging as absl_logging
+
+    verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
     try:
         yield
     finally:
-        absl.setLevel(level)
+        absl_logging.set_verbosity(verbosity)
 
 
 def epsilon(event, delta: float) -> float:
@@ -57,10 +57,8 @@ def epsilon(event, delta: float) -> float:
     from dp_accounting import rdp
 
     check_delta(delta)
-    accountant = rdp.RdpAccountant()
-    accountant.compose(event)
-    with _quiet_orders():
-        return float(accountant.get_epsilon(delta))
+    with _quiet_orders():  # composing computes the orders
+        return float(rdp.RdpAccountant().compose(event).get_epsilon(delta))
 
 
 def calibrate(make_event, target_epsilon: float, delta: float) -> float:

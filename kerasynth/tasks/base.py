@@ -86,6 +86,50 @@ class Task:
         `config.holdout_by`, when given), builds the model and its dataset."""
         raise NotImplementedError
 
+    # === Differential privacy ===
+
+    @staticmethod
+    def budget_kwargs(config, model_class) -> dict[str, Any]:
+        """The budget of `config` as constructor arguments of a private
+        `model_class` (``epsilon``, ``delta``, ``noise_multiplier``, and the
+        run's seed for its noise); a budget for a model that cannot spend one
+        is a `ValueError` naming the models that can."""
+        from kerasynth import registry
+
+        budget = {"epsilon": config.dp_epsilon, "delta": config.dp_delta,
+                  "noise_multiplier": config.dp_noise_multiplier}  # fmt: skip
+        given = {name: value for name, value in budget.items() if value is not None}
+        if model_class.differentially_private:
+            if "epsilon" in given and "noise_multiplier" in given:
+                raise ValueError(
+                    "Give the budget (dp_epsilon) or the noise "
+                    "(dp_noise_multiplier), not both"
+                )
+            return given
+        if given:
+            private = [
+                name
+                for name in sorted(registry.list_models())
+                if registry.get_model_class(name).differentially_private
+            ]
+            twin = f"dp_{config.model}"
+            hint = f"use {twin}; " if twin in private else ""
+            raise ValueError(
+                f"{config.model} does not train with differential privacy: "
+                f"{hint}the models that do: {', '.join(private)}"
+            )
+        return {}
+
+    @staticmethod
+    def private_batches(examples, batch_size: int, seed: int):
+        """DP-SGD's Poisson batches of `examples` (rows or images, in
+        memory) and an epoch's steps (one pass in expectation). Training
+        then plans the model's noise for the run's steps (`plan_privacy`)."""
+        from kerasynth.privacy import dp_sgd
+
+        rate = dp_sgd.sampling_rate(len(examples), batch_size)
+        return dp_sgd.poisson_batches(examples, rate, seed), max(round(1 / rate), 1)
+
     # === Sampling ===
 
     def sample(

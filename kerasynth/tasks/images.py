@@ -83,7 +83,17 @@ class ImageTask(Task):
         from kerasynth.data.covariates import Covariates, CovariateSource
         from kerasynth.data.images import ImageData
 
+        model_class = registry.get_model_class(config.model)
         kwargs = self.model_kwargs(config)
+        kwargs.update(self.budget_kwargs(config, model_class))
+        private = getattr(model_class, "private_training", None) == "dp_sgd"
+        if private:
+            kwargs.setdefault("seed", seed)
+            if config.conditional or config.covariates:
+                raise ValueError(
+                    f"{config.model} trains unconditioned: DP-SGD here does not "
+                    "yet cover labels or covariates"
+                )
         if not isinstance(data, ImageData):
             # Read at the model's image size, before the model is built: a
             # conditional model needs its classes.
@@ -142,12 +152,17 @@ class ImageTask(Task):
             "holdout_groups": config.holdout_groups,
             "covariates": None if covariates is None else covariates.to_json(),
         }
-        dataset, context = self.batches(model, config, train, batch_size, seed)
+        if private:
+            context = None
+            dataset, steps = self.private_batches(train.images, batch_size, seed)
+        else:
+            dataset, context = self.batches(model, config, train, batch_size, seed)
+            steps = None
         return TrainingInput(
             model=model,
             dataset=dataset,
-            steps_per_epoch=None,
-            samples_per_epoch=len(train) // batch_size * batch_size,
+            steps_per_epoch=steps,
+            samples_per_epoch=(steps or len(train) // batch_size) * batch_size,
             description=description,
             held_out=(data if held is None else held).images,
             context=context,

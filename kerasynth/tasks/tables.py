@@ -65,32 +65,10 @@ class TableTask(Task):
             seed=seed,
         )
         frame, public, kwargs = train.frame, None, dict(config.model_kwargs)
+        kwargs.update(self.budget_kwargs(config, model_class))
         if model_class.differentially_private:
             frame, public = self._public(config, transformer, train.frame)
             kwargs.setdefault("seed", seed)
-            if config.dp_epsilon is not None:
-                kwargs["epsilon"] = config.dp_epsilon
-            if config.dp_delta is not None:
-                kwargs["delta"] = config.dp_delta
-            if config.dp_noise_multiplier is not None:
-                if config.dp_epsilon is not None:
-                    raise ValueError(
-                        "Give the budget (dp_epsilon) or the noise "
-                        "(dp_noise_multiplier), not both"
-                    )
-                kwargs["noise_multiplier"] = config.dp_noise_multiplier
-        elif {config.dp_epsilon, config.dp_delta, config.dp_noise_multiplier} != {None}:
-            private = [
-                name
-                for name in sorted(registry.list_models())
-                if registry.get_model_class(name).differentially_private
-            ]
-            twin = f"dp_{config.model}"
-            hint = f"use {twin}; " if twin in private else ""
-            raise ValueError(
-                f"{config.model} does not train with differential privacy: "
-                f"{hint}the models that do: {', '.join(private)}"
-            )
         transformer.fit(frame, public=public)
         model = registry.get_model(config.model, transformer=transformer, **kwargs)
         model.adapt(frame)  # the reference models' statistics
@@ -106,9 +84,7 @@ class TableTask(Task):
             )
         steps = max(len(rows) // batch_size, 1)
         if getattr(model_class, "private_training", None) == "dp_sgd":
-            dataset, steps = self._private_batches(
-                config, model, rows, batch_size, seed
-            )
+            dataset, steps = self.private_batches(rows, batch_size, seed)
         elif model_class.input_kind == "conditional":
             dataset = ConditionalSampler(transformer, rows).dataset(
                 batch_size, seed=seed
@@ -136,21 +112,6 @@ class TableTask(Task):
             held_out=(table if held is None else held).frame,
             transformer=transformer,
         )
-
-    @staticmethod
-    def _private_batches(config, model, rows, batch_size, seed):
-        """DP-SGD's Poisson batches of `rows` and an epoch's steps (one pass
-        in expectation), with the model's noise planned for the run."""
-        from kerasynth.privacy import dp_sgd
-        from kerasynth.training import training_epochs
-
-        rate = dp_sgd.sampling_rate(len(rows), batch_size)
-        steps = max(round(1 / rate), 1)
-        epochs = training_epochs(config, type(model), steps)
-        model.plan_privacy(
-            num_examples=len(rows), batch_size=batch_size, steps=epochs * steps
-        )
-        return dp_sgd.poisson_batches(rows, rate, seed), steps
 
     @staticmethod
     def _public(config, transformer, frame):
