@@ -436,7 +436,8 @@ def summary(records: list[dict], columns: dict[str, str] | None = None) -> str:
         for a, b in PAIRS:
             if real.get(f"r {a}~{b}") is not None:
                 header[f"r {a}~{b}"] += f" (train {real[f'r {a}~{b}']:.2f})"
-        rows = [f"### {table}: {', '.join(TABLES[table])} "
+        named = f"{table}: {', '.join(TABLES[table])}" if table in TABLES else table
+        rows = [f"### {named} "
                 f"({mine[0]['rows']} training, {mine[0]['holdout']} holdout rows)", "",
                 "| model | seeds | " + " | ".join(header.values()) + " | other CPUs |",
                 "| --- " * (len(header) + 3) + "|"]  # fmt: skip

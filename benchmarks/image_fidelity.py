@@ -180,9 +180,12 @@ def main():
     from kerasynth import registry
     from kerasynth.metrics.features import train_feature_encoder
 
+    # Not the differentially private ones: a budget, not wall time, sets
+    # their length (benchmarks/privacy.py --images runs them).
     names = [n for n in args.models.split(",") if n] or sorted(
         n for n, cls in registry.list_models().items()
         if cls.task in ("latent_images", "diffusion_images")
+        and not cls.differentially_private
     )  # fmt: skip
     train, held = _data(args.data, args.image_size, args.seed)
     features = train_feature_encoder(train.images, seed=0)
