@@ -15,6 +15,7 @@ of one Gaussian mechanism, which the tests check the accountant against).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from importlib.metadata import version
 
@@ -42,13 +43,19 @@ def _quiet_orders():
     # The RDP accountant warns (through absl) for each fractional order whose
     # series does not converge, and leaves that order out: a bound is still
     # taken over the other orders, so the warnings are only noise in a run.
+    # (absl also configures the root logger on its first message when that
+    # has no handler, which would print every later log line twice: a
+    # NullHandler stands in meanwhile.)
     from absl import logging as absl_logging
 
     verbosity = absl_logging.get_verbosity()
     absl_logging.set_verbosity(absl_logging.ERROR)
+    stand_in = logging.NullHandler()
+    logging.root.addHandler(stand_in)
     try:
         yield
     finally:
+        logging.root.removeHandler(stand_in)
         absl_logging.set_verbosity(verbosity)
 
 

@@ -26,12 +26,27 @@ Gaussian Mechanism*, 2019.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 import tensorflow as tf
 
 from kerasynth.privacy import accounting
+
+
+class _PforFallbacks(logging.Filter):
+    """Drops TensorFlow's "<op> uses a while_loop. Fix that!" warnings:
+    `tf.vectorized_map` has no vectorised rule for some gradients (a
+    convolution's filter gradient) and runs those per example in a loop,
+    which is correct and what DP-SGD needs; the warning tells a user nothing
+    they can act on."""
+
+    def filter(self, record):
+        return "uses a while_loop" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_PforFallbacks())
 
 MECHANISM = (
     "DP-SGD (Abadi et al. 2016): Poisson-sampled batches, each row's gradient "
