@@ -222,6 +222,8 @@ def image_page(
          "level": level("coverage", fidelity["coverage"])},
         privacy_card,
     ]  # fmt: skip
+    if "differential_privacy" in metrics:
+        summary.append(_budget_card(metrics["differential_privacy"]))
     if "utility" in metrics:
         ratio = metrics["utility"]["ratio"]
         summary.append({"label": "Utility ratio", "value": ratio,

@@ -255,3 +255,27 @@ def test_membership_inference_finds_a_memorising_tvae_and_not_dp_tvae(tmp_path):
     assert memorising > 0.58
     assert abs(private - 0.5) < 0.07
     assert memorising > private + 0.08
+
+
+@pytest.mark.slow
+def test_a_private_image_run_reports_its_budget_and_refuses_conditions(tmp_path):
+    run = tmp_path / "run"
+    result = invoke_cli(*["train", "--model", "dp_beta_vae", "--image-size", "32",
+                          "--dp-epsilon", "5", "--epochs", "2", "--seed", "0",
+                          "--holdout-fraction", "0.2", "--output", str(run),
+                          "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((run / "config.json").read_text())
+    record = config["model_config"]["differential_privacy"]
+    assert 4.9 < record["epsilon"] <= 5.0
+    assert record["steps"] == 2 * config["training"]["steps_per_epoch"]
+    report = tmp_path / "report"
+    result = invoke_cli("evaluate", "--run", str(run), "--output", str(report))
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["headline"]["epsilon"] == record["epsilon"]
+    assert "Differential privacy" in (report / "report.html").read_text()
+    refused = invoke_cli("train", "--model", "dp_beta_vae", "--conditional",
+                         "--output", str(tmp_path / "no"))  # fmt: skip
+    assert refused.exit_code == 2
+    assert "dp_beta_vae trains unconditioned" in refused.output

@@ -33,6 +33,7 @@ def evaluate_images(
     protocol: dict[str, Any] | None = None,
     derived_from_real: bool = False,
     covariates: dict[str, Any] | None = None,
+    differential_privacy: dict | None | bool = False,
 ) -> Evaluation:
     """Every image metric, the figures and the page.
 
@@ -63,6 +64,9 @@ def evaluate_images(
             image, "holdout": rows of holdout, "kinds": {name: "numeric" or
             "categorical"}}``: the conditioning is read back
             (`kerasynth.metrics.conditioning`; needs `holdout`).
+        differential_privacy: the model's privacy record (its budget), `None`
+            for a model trained without one, `False` when unknown (left out
+            of the metrics), as for `evaluate_table`.
     """
     from kerasynth.metrics import image, memorization
     from kerasynth.metrics.formless import formless_samples
@@ -170,6 +174,10 @@ def evaluate_images(
         # share of what the same reader finds on real held-out ones.
         key = "atrophy_slope_ratio" if name == "atrophy" else f"readout_ratio_{name}"
         metrics["headline"][key] = round(float(result["ratio"]), 3)
+    if differential_privacy is not False:
+        metrics["differential_privacy"] = differential_privacy
+        if differential_privacy:
+            metrics["headline"]["epsilon"] = differential_privacy["epsilon"]
     metrics = jsonable(metrics)
     page = report.image_page(
         title, metrics, figures,

@@ -223,6 +223,7 @@ class ImageTask(Task):
             "labels": labels,
             "derived_from_real": self.derived_from_real(model),
             "covariates": covariates,
+            "differential_privacy": model.differential_privacy,
         }
 
     def pairs(self, model, train, seed: int):
