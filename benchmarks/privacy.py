@@ -4,7 +4,7 @@ The protocol of ``shared/FIDELITY.md`` (`benchmarks/fidelity.py`'s split,
 sizes, seeds and scores) for the differentially private table models at
 epsilon 1, 3 and 8 (delta 1e-5), beside the same models without privacy and
 the independent-columns floor, on the study's five columns: the DP copula
-(`dp_gaussian_copula`) and the DP-SGD model (`dp_tvae`).
+(`dp_gaussian_copula`) and the DP-SGD models (`dp_tvae`, `dp_tab_ddpm`).
 Every figure of `fidelity.score`, plus the membership-inference AUC of
 `kerasynth.metrics.privacy.privacy_report` (a distance attack telling
 training rows from holdout rows by their distance to the synthetic set;
@@ -52,6 +52,8 @@ MODELS = [
     *[("dp_gaussian_copula", epsilon) for epsilon in EPSILONS],
     ("tvae", None),
     *[("dp_tvae", epsilon) for epsilon in EPSILONS],
+    ("tab_ddpm", None),
+    *[("dp_tab_ddpm", epsilon) for epsilon in EPSILONS],
 ]
 COLUMNS = {
     "epsilon": "epsilon",

@@ -7,8 +7,8 @@ equal to what `kerasynth.registry` registers.
 
 BUILT_IN_MODELS = (
     "beta_vae", "ctgan", "dcgan", "ddim", "dp_beta_vae", "dp_gaussian_copula",
-    "dp_tvae", "dragan", "gaussian_copula", "independent", "pix2pix", "tab_ddpm",
-    "tabular_gan", "tabular_vae", "tvae",
+    "dp_tab_ddpm", "dp_tvae", "dragan", "gaussian_copula", "independent",
+    "pix2pix", "tab_ddpm", "tabular_gan", "tabular_vae", "tvae",
 )  # fmt: skip
 
 

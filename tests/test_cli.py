@@ -217,11 +217,11 @@ def test_console_script_prints_one_line(tmp_path):
           "/no/t.json"], "--thresholds /no/t.json: no such file or folder."),
         (["train", "--model", "dcgna"], "Unknown model 'dcgna'. Registered models: "
          "beta_vae, ctgan, dcgan, ddim, dp_beta_vae, dp_gaussian_copula, "
-         "dp_tvae, dragan, gaussian_copula, independent, "
+         "dp_tab_ddpm, dp_tvae, dragan, gaussian_copula, independent, "
          "pix2pix, tab_ddpm, tabular_gan, tabular_vae, tvae."),
         (["pipeline", "run", "--model", "dcgna", "--root", "r"],
          "Unknown model 'dcgna'. Registered models: beta_vae, ctgan, dcgan, "
-         "ddim, dp_beta_vae, dp_gaussian_copula, dp_tvae, dragan, "
+         "ddim, dp_beta_vae, dp_gaussian_copula, dp_tab_ddpm, dp_tvae, dragan, "
          "gaussian_copula, independent, "
          "pix2pix, tab_ddpm, tabular_gan, tabular_vae, tvae."),
     ],

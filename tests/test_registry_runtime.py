@@ -150,6 +150,7 @@ def test_every_registered_model_has_a_task():
         "dragan": "tables",
         "dp_beta_vae": "latent_images",
         "dp_gaussian_copula": "tables",
+        "dp_tab_ddpm": "tables",
         "dp_tvae": "tables",
         "gaussian_copula": "tables",
         "independent": "tables",

@@ -27,6 +27,8 @@ TINY = {
     "gaussian_copula": {"num_quantiles": 64},
     "independent": {"num_quantiles": 64},
     "dp_gaussian_copula": {"num_quantiles": 64, "epsilon": 8.0, "seed": 0},
+    "dp_tab_ddpm": {"widths": (16,), "embedding_dim": 8, "timesteps": 20,
+                    "sampling_steps": 5, "seed": 0},
     "dp_tvae": {"latent_dim": 4, "encoder_widths": (16,), "decoder_widths": (16,),
                 "seed": 0},
 }  # fmt: skip

@@ -1,13 +1,12 @@
-"""Table models trained with DP-SGD: `dp_tvae`.
+"""Table models trained with DP-SGD: `dp_tvae` and `dp_tab_ddpm`.
 
 A DP-SGD model is its non-private model with the update that reads the
-training rows replaced by DP-SGD's (`kerasynth.privacy.dp_sgd`): for a VAE
-the whole network's. `TableTask.prepare` gives them Poisson batches and
-`kerasynth.training` calls `plan_privacy` with the planned steps, which
-calibrates the noise to ``--dp-epsilon`` and writes the record
-(`differential_privacy`).
-The transformer is fitted on the public facts only, as for
-`dp_gaussian_copula`.
+training rows replaced by DP-SGD's (`kerasynth.privacy.dp_sgd`): the whole
+network's, the VAE's and the diffusion denoiser's. `TableTask.prepare` gives
+them Poisson batches and `kerasynth.training` calls `plan_privacy` with the
+planned steps, which calibrates the noise to ``--dp-epsilon`` and writes the
+record (`differential_privacy`). The transformer is fitted on the public
+facts only, as for `dp_gaussian_copula`.
 
 A DPGAN (Xie et al. 2018: the study's `tabular_gan` with a DP-SGD
 discriminator, the generator learning only through it) was built and
@@ -28,6 +27,7 @@ import tensorflow as tf
 from kerasynth.models import losses, private, spans
 from kerasynth.models.private import PrivateTraining, batch_mean
 from kerasynth.models.registration import register_model
+from kerasynth.models.tab_ddpm import TabDDPM
 from kerasynth.models.tvae import TVAE
 from kerasynth.privacy import accounting
 
@@ -105,3 +105,49 @@ class DPTVAE(PrivateTraining, TVAE):
         self.optimizer.apply(gradients, variables)
         loss, reconstruction, kl = tf.unstack(batch_mean(values))
         return self.track(loss, reconstruction, kl)
+
+
+@register_model("dp_tab_ddpm", task="tables")
+class DPTabDDPM(PrivateTraining, TabDDPM):
+    """TabDDPM (Kotelnikov et al. 2023) trained with DP-SGD on the whole
+    denoiser: each row's diffusion loss (at its own timestep and noise) is
+    clipped. Narrower than `tab_ddpm` (widths 128-128, embedding 64) and
+    without dropout (its mask would be drawn per batch, not per row); the
+    moving average reads only the noisy weights (post-processing). Args as
+    `TabDDPM` and `PrivateTraining`.
+
+    Measured on OASIS-1's 305 training rows (50 epochs of 64): learning
+    rate 5e-3 reached sdmetrics quality 0.61-0.69 at epsilon 3 (seeds 0, 1)
+    and 0.78 at epsilon 8 (Age~nWBV r -0.48, real -0.86); 2e-3 0.47 and
+    0.72, 1e-2 0.54 at epsilon 3; 25 epochs of 128, 0.45."""
+
+    training_defaults = {"epochs": 50, "batch_size": 64}
+    covered = ["every training row's influence on the denoiser and its average"]
+    not_covered = NOT_COVERED
+    preprocessing = "public: bounds and categories from --metadata"
+
+    def __init__(self, transformer, widths=(128, 128), embedding_dim=64,
+                 timesteps=1000, sampling_steps=50, eta=0.0, ema_decay=0.999,
+                 learning_rate=5e-3, weight_decay=1e-4, seed=None, epsilon=3.0,
+                 delta=accounting.DEFAULT_DELTA, noise_multiplier=None,
+                 l2_norm_clip=1.0, differential_privacy=None,
+                 **kwargs):  # fmt: skip
+        kwargs.pop("dropout", None)  # a saved config names it: always 0 here
+        super().__init__(
+            transformer, widths=widths, embedding_dim=embedding_dim, dropout=0.0,
+            timesteps=timesteps, sampling_steps=sampling_steps, eta=eta,
+            ema_decay=ema_decay, learning_rate=learning_rate,
+            weight_decay=weight_decay, seed=seed, **kwargs,
+        )  # fmt: skip
+        self.init_privacy(epsilon, delta, noise_multiplier, l2_norm_clip,
+                          differential_privacy, learning_rate)  # fmt: skip
+
+    def train_step(self, data):
+        rows = tf.cast(data[0] if isinstance(data, tuple) else data, tf.float32)
+        noised = self.noised(rows)
+        variables = self.denoiser.trainable_variables
+        gradients, values = self.private_gradients(
+            self.denoising_losses, noised, variables
+        )
+        self.optimizer.apply(gradients, variables)
+        return self.after_update(*tf.unstack(batch_mean(values)))

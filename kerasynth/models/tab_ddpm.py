@@ -178,6 +178,18 @@ class TabDDPM(SingleOptimizerModel, TableGenerativeModel):
 
     def train_step(self, data):
         rows = tf.cast(data[0] if isinstance(data, tuple) else data, tf.float32)
+        noised = self.noised(rows)
+        with tf.GradientTape() as tape:
+            loss, gaussian, multinomial = self.denoising_losses(noised)
+            scaled = self.optimizer.scale_loss(loss)
+        variables = self.denoiser.trainable_variables
+        self.optimizer.apply(tape.gradient(scaled, variables), variables)
+        return self.after_update(loss, gaussian, multinomial)
+
+    def noised(self, rows):
+        """The forward process on a batch of `rows`: ``{"t", "abar",
+        "abar_prev", "noise", "noisy"}`` and, with categorical spans, their
+        one-hots ``x0`` and noised ``x_t`` (noise from the seed generator)."""
         count = tf.shape(rows)[0]
         time_seed, noise_seed, category_seed = tf.unstack(
             tf.random.experimental.stateless_split(self.seed_pair(), 3)
@@ -186,32 +198,42 @@ class TabDDPM(SingleOptimizerModel, TableGenerativeModel):
             [count], time_seed, 1, self.timesteps + 1, dtype=tf.int32
         )
         abar = tf.gather(self.alpha_bars, t)[:, None]
-        abar_prev = tf.gather(self.alpha_bars, t - 1)[:, None]
         noise = tf.random.stateless_normal(tf.shape(rows), noise_seed)
-        noisy = diffusion.gaussian_q_sample(rows, noise, abar)
-        valid = self.blocks.valid
+        noised = {"t": t, "abar": abar, "noise": noise,
+                  "abar_prev": tf.gather(self.alpha_bars, t - 1)[:, None],
+                  "noisy": diffusion.gaussian_q_sample(rows, noise, abar)}  # fmt: skip
         if self.blocks.count:
             x0 = self._categories(rows)
+            valid = self.blocks.valid
             marginal = diffusion.multinomial_marginal(x0, abar[:, None], valid)
             x_t = diffusion.sample_one_hot(marginal, valid, category_seed)
-            noisy = self.blocks.put(noisy, x_t)
-        with tf.GradientTape() as tape:
-            output = self.denoiser([noisy, tf.cast(t, tf.float32)], training=True)
-            error = tf.square(noise - output) * self.is_value
-            gaussian = tf.reduce_sum(error) / tf.cast(
-                count * max(self.num_values, 1), tf.float32
-            )
-            multinomial = tf.zeros((), tf.float32)
-            if self.blocks.count:
-                predicted = tf.nn.softmax(self.blocks.take(output))
-                steps = (abar[:, None], abar_prev[:, None], valid)
-                true = diffusion.multinomial_posterior(x_t, x0, *steps)
-                model = diffusion.multinomial_posterior(x_t, predicted, *steps)
-                multinomial = tf.reduce_mean(diffusion.categorical_kl(true, model))
-            loss = gaussian + multinomial
-            scaled = self.optimizer.scale_loss(loss)
-        variables = self.denoiser.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
+            noised |= {"x0": x0, "x_t": x_t,
+                       "noisy": self.blocks.put(noised["noisy"], x_t)}  # fmt: skip
+        return noised
+
+    def denoising_losses(self, noised):
+        """``(loss, gaussian, multinomial)`` of the denoiser on a `noised`
+        batch, each a mean over its rows."""
+        count = tf.shape(noised["noisy"])[0]
+        t = tf.cast(noised["t"], tf.float32)
+        output = self.denoiser([noised["noisy"], t], training=True)
+        error = tf.square(noised["noise"] - output) * self.is_value
+        gaussian = tf.reduce_sum(error) / tf.cast(
+            count * max(self.num_values, 1), tf.float32
+        )
+        multinomial = tf.zeros((), tf.float32)
+        if self.blocks.count:
+            predicted = tf.nn.softmax(self.blocks.take(output))
+            valid = self.blocks.valid
+            steps = (noised["abar"][:, None], noised["abar_prev"][:, None], valid)
+            x_t, x0 = noised["x_t"], noised["x0"]
+            true = diffusion.multinomial_posterior(x_t, x0, *steps)
+            model = diffusion.multinomial_posterior(x_t, predicted, *steps)
+            multinomial = tf.reduce_mean(diffusion.categorical_kl(true, model))
+        return gaussian + multinomial, gaussian, multinomial
+
+    def after_update(self, loss, gaussian, multinomial):
+        """The moving average's step and the trackers; the step's logs."""
         diffusion.update_moving_average(
             self.ema_denoiser, self.denoiser, self.optimizer.iterations, self.ema_decay
         )
