@@ -8,6 +8,7 @@ configured before TensorFlow initialises, hence a subprocess.
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,81 @@ def test_mirrored_strategy_on_two_logical_cpus():
     assert result["changed"] > 0
     assert result["generated"] == [3, 32, 32, 1]
     assert result["replica_noise_differs"]
+
+
+DP_SCRIPT = r"""
+import json
+import sys
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+)
+import keras
+sys.path.insert(0, sys.argv[1])
+from test_privacy import correlated_files
+from pathlib import Path
+import pandas as pd
+from kerasynth import training
+from kerasynth.config import TrainConfig
+from kerasynth.privacy import dp_sgd
+
+if sys.argv[3] == "noise":
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        weights = keras.Variable(np.zeros((200, 50), np.float32))
+        optimizer = keras.optimizers.SGD(1.0)
+        optimizer.build([weights])
+
+    @tf.function
+    def noise_only(batch):  # a loss without gradient: the update is the noise
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        gradients, _, _ = dp_sgd.private_gradients(
+            lambda example: tf.reduce_sum(weights) * 0.0, batch, [weights],
+            l2_norm_clip=2.0, noise_multiplier=1.5, expected_batch_size=8.0,
+            seed=tf.stack([3, replica]),
+        )
+        optimizer.apply(gradients, [weights])
+        return tf.shape(batch)[0]
+
+    batches = dp_sgd.poisson_batches(np.ones((50, 3), np.float32), 0.2, 0).take(1)
+    for batch in strategy.experimental_distribute_dataset(batches):
+        shares = strategy.experimental_local_results(
+            strategy.run(noise_only, (batch,))
+        )
+    print(json.dumps({"shares": [int(s) for s in shares],
+                      "noise_std": float(np.std(weights.numpy()))}))
+else:
+    data, metadata = correlated_files(Path(sys.argv[2]))
+    config = TrainConfig(model="dp_tvae", data=str(data), metadata=str(metadata),
+                         dp_epsilon=3.0, epochs=2, batch_size=50, seed=0,
+                         strategy="mirrored", verbose=0)
+    fitted = training.fit(config, data=pd.read_csv(data))
+    print(json.dumps({
+        "replicas": fitted.record["training"]["replicas"],
+        "epsilon": fitted.model.differential_privacy["epsilon"],
+        "loss": fitted.result.final_metrics["loss"],
+    }))
+"""
+
+
+@pytest.mark.slow
+def test_dp_sgd_on_two_replicas_adds_the_planned_noise_once(tmp_path):
+    # Two processes: collectives of two strategies in one process collide.
+    result = {}
+    for mode in ("noise", "train"):
+        completed = subprocess.run(
+            [sys.executable, "-c", DP_SCRIPT, str(Path(__file__).parent),
+             str(tmp_path), mode],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        result |= json.loads(completed.stdout.strip().splitlines()[-1])
+    assert len(result["shares"]) == 2  # each replica took part of the batch
+    # The two replicas' noise summed: sigma * C / B, not sqrt(2) times it.
+    assert result["noise_std"] == pytest.approx(1.5 * 2.0 / 8.0, rel=0.03)
+    assert result["replicas"] == 2
+    assert 2.9 < result["epsilon"] <= 3.0
+    assert abs(result["loss"]) < 1e6

@@ -77,12 +77,11 @@ class PrivateTraining:
     def plan_privacy(self, *, num_examples, batch_size, steps):
         """Calibrates the noise for `steps` Poisson-sampled steps of expected
         size `batch_size` over `num_examples` rows, and records the budget."""
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if replicas > 1:
+        if isinstance(tf.distribute.get_strategy(),
+                      tf.distribute.MultiWorkerMirroredStrategy):  # fmt: skip
             raise ValueError(
-                f"DP-SGD trains on one replica here (each replica would add its "
-                f"own noise, which the accounting does not cover). Received: "
-                f"{replicas} replicas"
+                "DP-SGD draws its Poisson batches from the rows in one process: "
+                "train on one machine (one or several replicas), not multi-worker"
             )
         if keras.config.dtype_policy().name == "mixed_float16":
             raise ValueError(

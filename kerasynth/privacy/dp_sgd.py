@@ -14,9 +14,11 @@ sampled Gaussian mechanism (Mironov, Talwar and Zhang 2019) into
 
 Here the batches come from `poisson_batches` (a `tf.data` pipeline over the
 rows in memory, seeded per step) and the gradients from `private_gradients`
-(per-example gradients with `tf.vectorized_map`). Training runs on one
-replica: several replicas would each add noise to their share, which the
-accounting here does not cover.
+(per-example gradients with `tf.vectorized_map`). Under `MirroredStrategy`
+each replica clips its share of the Poisson batch and adds noise of
+``1 / sqrt(replicas)`` the deviation; the optimizer's sum over replicas then
+carries the planned noise once (several workers are refused: each would
+draw its own batches).
 
 References: M. Abadi, A. Chu, I. Goodfellow, H. B. McMahan, I. Mironov,
 K. Talwar, L. Zhang, *Deep Learning with Differential Privacy*, CCS 2016;
@@ -150,7 +152,12 @@ def private_gradients(
     seeds = tf.random.experimental.stateless_split(
         tf.cast(seed, tf.int32), len(variables)
     )
-    std = noise_multiplier * l2_norm_clip
+    # Under a distribution strategy each replica clips its share of the
+    # batch and adds noise of 1/sqrt(replicas) the deviation, with its own
+    # seed: the optimizer sums the replicas' gradients, so the sum carries
+    # the planned noise once.
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    std = noise_multiplier * l2_norm_clip / math.sqrt(replicas)
     gradients = [
         tf.cast(
             (total + tf.random.stateless_normal(tf.shape(total), seeds[i], stddev=std))
