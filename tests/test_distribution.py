@@ -8,9 +8,9 @@ configured before TensorFlow initialises, hence a subprocess.
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from test_privacy import correlated_files
 
 SCRIPT = r"""
 import json
@@ -75,9 +75,6 @@ tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2
 )
 import keras
-sys.path.insert(0, sys.argv[1])
-from test_privacy import correlated_files
-from pathlib import Path
 import pandas as pd
 from kerasynth import training
 from kerasynth.config import TrainConfig
@@ -109,8 +106,8 @@ if sys.argv[3] == "noise":
     print(json.dumps({"shares": [int(s) for s in shares],
                       "noise_std": float(np.std(weights.numpy()))}))
 else:
-    data, metadata = correlated_files(Path(sys.argv[2]))
-    config = TrainConfig(model="dp_tvae", data=str(data), metadata=str(metadata),
+    data, metadata = sys.argv[1], sys.argv[2]
+    config = TrainConfig(model="dp_tvae", data=data, metadata=metadata,
                          dp_epsilon=3.0, epochs=2, batch_size=50, seed=0,
                          strategy="mirrored", verbose=0)
     fitted = training.fit(config, data=pd.read_csv(data))
@@ -125,12 +122,14 @@ else:
 @pytest.mark.slow
 def test_dp_sgd_on_two_replicas_adds_the_planned_noise_once(tmp_path):
     # Two processes: collectives of two strategies in one process collide.
+    # Run from tmp_path, so that the checkout's folders do not shadow the
+    # installed package.
+    data, metadata = correlated_files(tmp_path)
     result = {}
     for mode in ("noise", "train"):
         completed = subprocess.run(
-            [sys.executable, "-c", DP_SCRIPT, str(Path(__file__).parent),
-             str(tmp_path), mode],
-            capture_output=True, text=True, timeout=300,
+            [sys.executable, "-c", DP_SCRIPT, str(data), str(metadata), mode],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
         )  # fmt: skip
         assert completed.returncode == 0, completed.stderr[-3000:]
         result |= json.loads(completed.stdout.strip().splitlines()[-1])
