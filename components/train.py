@@ -28,6 +28,7 @@ def train(
     dp_epsilon: float | None = None,
     dp_delta: float | None = None,
     public_metadata: str | None = None,
+    public_metadata_fingerprint: str = "",
 ):
     """Trains `model_name` on the ingested data, keeping a seeded
     `holdout_fraction` unseen for the evaluate component's privacy checks
@@ -43,6 +44,8 @@ def train(
     with the metadata file `public_metadata` (each column's kind and public
     bounds or categories) in place of the ingested schema; the budget it
     spent is a property of the `Model` (and a line of its lineage).
+    `public_metadata_fingerprint` is not read here: the pipeline passes the
+    file's content hash so that the cache sees a changed file.
 
     Images ingested with covariates train a model conditioned on them;
     `holdout_groups` holds out exactly those people (a table and its images

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerasynth.pipelines.common import chain
+from kerasynth.pipelines.common import chain, source_fingerprint
 from kerasynth.pipelines.runner import Step
 
 
@@ -35,7 +35,9 @@ def table_pipeline(
         ingest_parameters={"columns": columns, "dropna": dropna,
                            "holdout_by": holdout_by},
         train_parameters={"epochs": epochs, "dp_epsilon": dp_epsilon,
-                          "dp_delta": dp_delta, "public_metadata": metadata},
+                          "dp_delta": dp_delta, "public_metadata": metadata,
+                          "public_metadata_fingerprint": source_fingerprint(metadata)
+                          if metadata else ""},
         thresholds=thresholds, target=target, serving_dir=serving_dir, name=name,
         force=force, seed=seed,
     )  # fmt: skip

@@ -234,6 +234,13 @@ def test_a_private_pipeline_gates_on_epsilon_and_its_lineage_shows_the_budget(
     assert traced.exit_code == 0, traced.output
     assert "dp_epsilon=2" in traced.output
     assert "differential privacy: epsilon 2.0, delta 1e-05 (RDP" in traced.output
+    # The same file with other bounds trains again: the cache reads content.
+    facts = json.loads(metadata.read_text())
+    facts["columns"]["level"]["bounds"] = [0.0, 200.0]
+    metadata.write_text(json.dumps(facts))
+    again = pipeline(3, tmp_path / "root")
+    assert again.exit_code == 0, again.output
+    assert sorted(p.name for p in (serving / "private").iterdir()) == ["1", "2"]
 
 
 @pytest.mark.slow
