@@ -91,9 +91,9 @@ class Task:
     @staticmethod
     def budget_kwargs(config, model_class) -> dict[str, Any]:
         """The budget of `config` as constructor arguments of a private
-        `model_class` (``epsilon``, ``delta``, ``noise_multiplier``, and the
-        run's seed for its noise); a budget for a model that cannot spend one
-        is a `ValueError` naming the models that can."""
+        `model_class` (``epsilon``, ``delta``, ``noise_multiplier``: those
+        given); a budget for a model that cannot spend one is a `ValueError`
+        naming the models that can."""
         from kerasynth import registry
 
         budget = {"epsilon": config.dp_epsilon, "delta": config.dp_delta,
