@@ -4,7 +4,10 @@ The protocol, step by step:
 
 - **Tables**: ``five``, the study's columns M/F, Age, eTIV, nWBV, ASF; and
   ``nine``, the clinical columns M/F, Age, Educ, SES, MMSE, CDR, eTIV, nWBV,
-  ASF with their missing values kept (no ``dropna``).
+  ASF with their missing values kept (no ``dropna``); and, for "tables it
+  has never seen" (issue 13), ``diabetes`` and ``breast_cancer``,
+  scikit-learn's embedded tables, whole (``--tables diabetes,breast_cancer``).
+  Each table names its TSTR target and its relationships (`TABLES`).
 - **Split**: ``train_test_split(frame, test_size=0.3, random_state=42)`` after
   the column selection: 305 training rows, 131 holdout rows. Models see the
   training rows only.
@@ -38,12 +41,12 @@ The protocol, step by step:
   200 trees, 5-fold out-of-fold ROC AUC, training rows against the scored
   rows); ``dcr_overfitting``'s DCR excess (the share of scored rows closer
   to a training row than to a holdout row, minus 305/436); ``tstr_table``
-  for the target M/F, reported as TSTR/TRTR of the ROC AUC on the real
-  holdout (a forest trained on the 131 scored rows over one trained on the
-  305 training rows); ``relationships``: Pearson's r of Age~nWBV and eTIV~ASF
-  and the worst gap over every numeric pair with |r| >= 0.5 in the training
-  rows. DCR and TSTR need rows apart from the holdout: the reference line
-  has none.
+  for the table's target (OASIS: M/F), reported as TSTR/TRTR of the ROC AUC
+  on the real holdout (a forest trained on the 131 scored rows over one
+  trained on the 305 training rows); ``relationships``: Pearson's r of the
+  table's named pairs (OASIS: Age~nWBV and eTIV~ASF) and the worst gap
+  over every numeric pair with |r| >= 0.5 in the training rows. DCR and
+  TSTR need rows apart from the holdout: the reference line has none.
 
     python benchmarks/fidelity.py --output fidelity.jsonl --markdown fidelity.md
 
@@ -58,6 +61,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 import json
 import os
 import statistics
@@ -67,6 +71,7 @@ import tempfile
 import traceback
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +80,37 @@ import pandas as pd
 from _common import LoadMeter, emit, provenance
 
 OASIS = Path(__file__).resolve().parents[2] / "shared/data/oasis_cross-sectional.csv"
-TABLES = {
-    "five": ["M/F", "Age", "eTIV", "nWBV", "ASF"],
-    "nine": ["M/F", "Age", "Educ", "SES", "MMSE", "CDR", "eTIV", "nWBV", "ASF"],
-}
-TARGET = "M/F"  # TSTR/TRTR's target
 PAIRS = (("Age", "nWBV"), ("eTIV", "ASF"))  # the study's relationships
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the benchmark: where its rows come from, TSTR/TRTR's
+    (binary) target, and the relationships named in their own columns."""
+
+    source: str  # "oasis" (``--data``), or an embedded scikit-learn table
+    columns: tuple[str, ...] | None  # None: every column of the source
+    target: str
+    pairs: tuple[tuple[str, str], ...] = ()
+
+
+TABLES = {
+    "five": Table("oasis", ("M/F", "Age", "eTIV", "nWBV", "ASF"), "M/F", PAIRS),
+    "nine": Table(
+        "oasis",
+        ("M/F", "Age", "Educ", "SES", "MMSE", "CDR", "eTIV", "nWBV", "ASF"),
+        "M/F",
+        PAIRS,
+    ),
+    # Tables no model was tuned on ("tables it has never seen"):
+    # scikit-learn's diabetes table, as kerasynth embeds it (442 rows, 11
+    # columns, sex as text), and its breast cancer table (569 rows, 30
+    # measurements and the diagnosis).
+    "diabetes": Table("diabetes", None, "sex", (("s1", "s2"), ("s3", "s4"))),
+    "breast_cancer": Table(
+        "breast_cancer", None, "diagnosis", (("mean radius", "mean texture"),)
+    ),
+}
 STRONG_R = 0.5  # FIDELITY.md: the pairs with |r| >= 0.5 in the training rows
 QUICK_MODELS = ("independent", "tvae")
 REFERENCE = "real holdout"
@@ -109,9 +139,30 @@ def split(data: str, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table's training and holdout rows, FIDELITY.md's split."""
     from sklearn.model_selection import train_test_split
 
-    frame = pd.read_csv(data)[TABLES[table]]
+    frame = load(data, TABLES[table])
     train, holdout = train_test_split(frame, test_size=0.3, random_state=42)
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def load(data: str, table: Table) -> pd.DataFrame:
+    """The rows of `table`: from the OASIS CSV `data`, or embedded."""
+    if table.source == "oasis":
+        frame = pd.read_csv(data)
+    elif table.source == "diabetes":
+        from kerasynth.data.tables import load_diabetes_frame
+
+        frame = load_diabetes_frame()
+    else:
+        from sklearn.datasets import load_breast_cancer
+
+        bunch = load_breast_cancer(as_frame=True)
+        frame = bunch.frame.drop(columns="target")
+        frame["diagnosis"] = bunch.target_names[bunch.target]
+    if table.source != "oasis":
+        # As `kerasynth train` reads it back from the training CSV (the
+        # diabetes table's text `sex` "1"/"2" comes back as numbers).
+        frame = pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+    return frame[list(table.columns)] if table.columns else frame
 
 
 def holdout_sized(sample: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
@@ -123,8 +174,10 @@ def holdout_sized(sample: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
 # === Scores ===
 
 
-def score(train, holdout, rows, kinds, seed, *, reference=False) -> dict[str, Any]:
-    """FIDELITY.md's figures of `rows` against the training rows.
+def score(
+    train, holdout, rows, kinds, seed, *, reference=False, table=TABLES["five"]
+) -> dict[str, Any]:
+    """FIDELITY.md's figures of `rows` against the training rows of `table`.
 
     With `reference` (the rows are the real holdout) DCR and TSTR are left
     out: both need real rows the scored ones are not.
@@ -147,14 +200,15 @@ def score(train, holdout, rows, kinds, seed, *, reference=False) -> dict[str, An
         "column_pair_trends": quality["column_pair_trends"],
         "column_pair_trends_all_pairs": quality["column_pair_trends_all_pairs"],
         "detection_auc": detection_auc(train, rows, seed, metadata=kinds),
-        **{f"r {a}~{b}": correlations.get((a, b)) for a, b in PAIRS},
+        **{f"r {a}~{b}": correlations.get((a, b)) for a, b in table.pairs},
         # `related["pairs"]` is sorted by gap: the first strong one is the worst.
         "worst_gap": strong[0]["gap"] if strong else None,
         "worst_pair": "~".join(strong[0]["columns"]) if strong else None,
-        "strong_pairs": {
+        "strong_pairs": {  # the ten worst
             "~".join(p["columns"]): {k: p[k] for k in ("real", "synthetic", "gap")}
-            for p in strong
+            for p in strong[:10]
         },
+        "strong_pairs_count": len(strong),
         # The same with the pairs of a categorical column whose Cramer's V is
         # >= 0.3 (relationships' default), as a second figure.
         "worst_association_gap": related["worst_gap"],
@@ -164,21 +218,21 @@ def score(train, holdout, rows, kinds, seed, *, reference=False) -> dict[str, An
         figures |= {
             "dcr_excess": dcr["dcr_excess"],
             "dcr_excess_shared_ranges": dcr["dcr_excess_shared_ranges"],
-            **utility(train, holdout, rows, kinds, seed),
+            **utility(train, holdout, rows, kinds, seed, table.target),
         }
     return rounded(figures)
 
 
-def utility(train, holdout, rows, kinds, seed) -> dict[str, Any]:
-    """TSTR/TRTR for `TARGET`: the ROC AUC ratio (and the F1 one), or a
+def utility(train, holdout, rows, kinds, seed, target) -> dict[str, Any]:
+    """TSTR/TRTR for `target`: the ROC AUC ratio (and the F1 one), or a
     `tstr_undefined` reason when the scored rows hold a single class."""
     from kerasynth.metrics.utility import tstr_table
 
-    classes = rows[TARGET].nunique()
+    classes = rows[target].nunique()
     if classes < 2:
-        return {"tstr_undefined": f"the scored rows have {classes} {TARGET} class"}
+        return {"tstr_undefined": f"the scored rows have {classes} {target} class"}
     result = tstr_table(
-        train, rows, holdout, TARGET, "classification", seed, metadata=kinds
+        train, rows, holdout, target, "classification", seed, metadata=kinds
     )
     real_auc, synthetic_auc = (result[s]["roc_auc"] for s in ("real", "synthetic"))
     return {
@@ -356,20 +410,23 @@ def run(args: argparse.Namespace, runs: Path) -> list[dict]:
         records.append(fields)
 
     for table in args.tables:
+        spec = TABLES[table]
         train, holdout = split(args.data, table)
         kinds = column_kinds(train)
-        train_csv = runs / f"oasis-{table}-train.csv"
+        train_csv = runs / f"{spec.source}-{table}-train.csv"
         train.to_csv(train_csv, index=False)
         base = {"benchmark": "fidelity", **provenance(), "table": table,
                 "rows": len(train), "holdout": len(holdout)}  # fmt: skip
         record({**base, "model": "real training rows", "impl": "real",
                 **{f"r {a}~{b}": round(train[a].corr(train[b]), 4)
-                   for a, b in PAIRS}})  # fmt: skip
+                   for a, b in spec.pairs}})  # fmt: skip
         for peer in sorted(set(args.peers) - set(peers)):
             reason = f"{PEER_MODULES[peer]} is not importable"
             record({**base, "model": peer, "skipped": reason})
         for seed in args.seeds:
-            figures = score(train, holdout, holdout, kinds, seed, reference=True)
+            figures = score(
+                train, holdout, holdout, kinds, seed, reference=True, table=spec
+            )
             record({**base, "model": REFERENCE, "impl": "real", "seed": seed,
                     **figures})  # fmt: skip
             if args.check_sdmetrics and (table, REFERENCE) not in checked:
@@ -384,7 +441,7 @@ def run(args: argparse.Namespace, runs: Path) -> list[dict]:
                     else:
                         fit, sample = fit_kerasynth(name, train_csv, train, seed, runs)
                     rows = holdout_sized(sample, len(holdout), seed)
-                    fields |= fit | score(train, holdout, rows, kinds, seed)
+                    fields |= fit | score(train, holdout, rows, kinds, seed, table=spec)
                 except Exception as error:  # one failure must not end the run
                     traceback.print_exc()
                     fields["error"] = f"{type(error).__name__}: {error}"
@@ -406,12 +463,10 @@ COLUMNS = {
     "column_pair_trends": "column pair trends",
     "detection_auc": "detection AUC (RF)",
     "dcr_excess": "DCR excess",
-    "tstr_trtr": "TSTR/TRTR AUC (M/F)",
-    "r Age~nWBV": "Age~nWBV r",
-    "r eTIV~ASF": "eTIV~ASF r",
+    "tstr_trtr": "TSTR/TRTR AUC",
     "worst_gap": "worst gap (abs r >= 0.5)",
 }
-DIGITS = {"fit_s": 1, "r Age~nWBV": 2, "r eTIV~ASF": 2}
+DIGITS = {"fit_s": 1}
 
 
 def cell(values: list, digits: int) -> str:
@@ -427,16 +482,26 @@ def cell(values: list, digits: int) -> str:
 
 def summary(records: list[dict], columns: dict[str, str] | None = None) -> str:
     """A markdown table per table: the reference line, then every model,
-    with `columns` (``{field: header}``, default `COLUMNS`)."""
+    with `columns` (``{field: header}``, default `COLUMNS` and the table's
+    named relationships before the worst gap)."""
     sections = []
     for table in dict.fromkeys(r["table"] for r in records):
         mine = [r for r in records if r["table"] == table and "check" not in r]
         real = next((r for r in mine if r["model"] == "real training rows"), {})
+        spec = TABLES.get(table)
         header = dict(COLUMNS if columns is None else columns)
-        for a, b in PAIRS:
-            if real.get(f"r {a}~{b}") is not None:
-                header[f"r {a}~{b}"] += f" (train {real[f'r {a}~{b}']:.2f})"
-        named = f"{table}: {', '.join(TABLES[table])}" if table in TABLES else table
+        if columns is None and spec:
+            worst = header.pop("worst_gap")
+            header |= {f"r {a}~{b}": f"{a}~{b} r" for a, b in spec.pairs}
+            header["worst_gap"] = worst
+        for key in [k for k in header if k.startswith("r ")]:
+            if real.get(key) is not None:
+                header[key] += f" (train {real[key]:.2f})"
+        if spec and spec.columns:
+            named = f"{table}: {', '.join(spec.columns)}"
+        else:
+            named = f"{table} ({spec.source}, every column)" if spec else table
+        named += f"; TSTR target {spec.target}" if spec else ""
         rows = [f"### {named} "
                 f"({mine[0]['rows']} training, {mine[0]['holdout']} holdout rows)", "",
                 "| model | seeds | " + " | ".join(header.values()) + " | other CPUs |",
@@ -454,7 +519,13 @@ def summary(records: list[dict], columns: dict[str, str] | None = None) -> str:
             if not scored:
                 continue
             label = f"**{model}**" if model == REFERENCE else model
-            cells = [cell([r.get(k) for r in scored], DIGITS.get(k, 3)) for k in header]
+            cells = [
+                cell(
+                    [r.get(k) for r in scored],
+                    2 if k.startswith("r ") else DIGITS.get(k, 3),
+                )
+                for k in header
+            ]
             busy = cell([r.get("other_cpus") for r in scored], 2).split(" [")[0]
             rows.append(f"| {label} | {len(scored)} | " + " | ".join(cells)
                         + f" | {busy if model != REFERENCE else '-'} |")  # fmt: skip
@@ -476,7 +547,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(OASIS), help="The OASIS-1 CSV.")
     parser.add_argument(
-        "--tables", default="five,nine", help="Of five,nine (default both)."
+        "--tables",
+        default="five,nine",
+        help=f"Of {','.join(TABLES)} (default five,nine).",
     )
     parser.add_argument(
         "--models", help="kerasynth table models (default: all registered)."
