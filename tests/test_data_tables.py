@@ -286,3 +286,15 @@ def test_odd_text_columns_are_warned_about(caplog):
     assert "'dose' mixes numbers (87% of its values) with text ('unknown')" in (
         caplog.text
     )
+
+
+def test_text_codes_are_categories_without_a_warning(caplog):
+    # Text that is all digits (the embedded table's sex "1"/"2") mixes
+    # nothing: it was warned about as "numbers (100%) with text ()".
+    from kerasynth.data.schema import infer_schema
+
+    frame = pd.DataFrame({"sex": ["1", "2", "2", "1"] * 10, "age": range(40)})
+    with caplog.at_level(logging.WARNING, logger="kerasynth"):
+        schema = infer_schema(frame)
+    assert schema.kinds["sex"] == "categorical"
+    assert "mixes numbers" not in caplog.text

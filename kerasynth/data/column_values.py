@@ -140,8 +140,10 @@ def categorical_series(
 def warn_about_text(name: str, present: pd.Series, numeric_share: float) -> None:
     """Says what happens to a text column that is unlikely to be a category
     as the user meant it: numbers mixed with words, or so many distinct
-    values that each becomes its own one-hot slot."""
-    if numeric_share > 0:
+    values that each becomes its own one-hot slot. Text that is all digits
+    (codes such as the embedded table's ``sex`` "1"/"2") is a category as
+    written, and mixes nothing."""
+    if 0 < numeric_share < 1:
         words = present[pd.to_numeric(present, errors="coerce").isna()].unique()
         logger.warning(
             "Column %r mixes numbers (%.0f%% of its values) with text (%s): it "
