@@ -22,10 +22,13 @@ model.fit(dataset, epochs=200, callbacks=[
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 import tensorflow as tf
 
@@ -195,7 +198,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     writes them leaves a corrupt file, and the resumed run fails to open it
     (seen in kerasynth's kill-and-resume test: "bad object header version
     number"). This writes the weights and the epoch to temporary files and
-    renames them into place: a kill leaves the previous epoch's backup.
+    renames them into place: a kill leaves the previous epoch's backup
+    (`_save_model` says how).
 
     It backs up after every epoch unless that would cost more than a tenth
     of the training: an epoch ends with a backup when at least
@@ -205,6 +209,14 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     writing the weights after each of 300 such epochs took longer than the
     training, so those are backed up every few dozen epochs (a killed run
     repeats them).
+
+    The backup also holds the state of every `keras.random.SeedGenerator`
+    in the model (its own noise, its `Dropout` layers'): Keras' weights file
+    leaves them out, and without them a resumed run draws again the noise
+    of its first epochs. With the data order restored too (`kerasynth.
+    training` skips the batches the backed-up epochs consumed), a seeded
+    run resumed from a backup ends with the weights of the same run never
+    interrupted.
     """
 
     def __init__(self, backup_dir, cost_ratio: float = 10.0, **kwargs):
@@ -232,21 +244,68 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             self._save_seconds = self._last_saved - now
 
     def _save_model(self):
-        import json
-        import os
-
+        # Each epoch's weights go to a file of their own; the metadata file,
+        # renamed into place last, is the commit point: it names the weights
+        # file and holds the epoch and the random states. A kill at any
+        # moment leaves the previous commit whole (weights, epoch and random
+        # states of one epoch), and a resume from it is exact.
         os.makedirs(self.backup_dir, exist_ok=True)
+        name = f"epoch-{self._current_epoch}.weights.h5"
         partial_weights = os.path.join(self.backup_dir, "partial.weights.h5")
         partial_metadata = f"{self._training_metadata_path}.partial"
         self.model.save_weights(partial_weights, overwrite=True)
+        os.replace(partial_weights, os.path.join(self.backup_dir, name))
+        metadata = {
+            "epoch": self._current_epoch,
+            "batch": self._last_batch_seen,
+            "weights": name,
+            "random_states": [
+                g.state.numpy().tolist() for g in seed_generators(self.model)
+            ],
+        }
         with open(partial_metadata, "w", encoding="utf-8") as file:
-            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen},
-                      file)  # fmt: skip
-        # Weights first: a kill between the two renames resumes from the
-        # previous backup's epoch count with the newer weights (repeating
-        # the epochs between), never from a missing or broken file.
-        os.replace(partial_weights, self._weights_path)
+            json.dump(metadata, file)
         os.replace(partial_metadata, self._training_metadata_path)
+        for other in Path(self.backup_dir).glob("epoch-*.weights.h5"):
+            if other.name != name:
+                other.unlink(missing_ok=True)
+
+    def _load_model(self):
+        if not os.path.exists(self._training_metadata_path):
+            return  # nothing committed yet: a fresh run
+        with open(self._training_metadata_path, encoding="utf-8") as file:
+            metadata = json.load(file)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        if "weights" not in metadata:  # a backup of an earlier kerasynth
+            super()._load_model()
+            return
+        self.model.load_weights(os.path.join(self.backup_dir, metadata["weights"]))
+        generators = seed_generators(self.model)
+        states = metadata["random_states"]
+        if len(states) != len(generators):
+            raise ValueError(
+                f"The backup in {self.backup_dir} holds {len(states)} random "
+                f"states, and the model has {len(generators)} seed generators: "
+                "it was written by another model."
+            )
+        for generator, state in zip(generators, states, strict=True):
+            generator.state.assign(np.asarray(state, generator.state.dtype))
+        self.model._initial_epoch = metadata["epoch"]
+
+
+def seed_generators(model: keras.Model) -> list[keras.random.SeedGenerator]:
+    """Every `keras.random.SeedGenerator` of `model` and its layers, in the
+    order Keras tracks them (construction order: the same for the same
+    model configuration). Keras keeps a layer's generators in the private
+    ``_seed_generators`` list and has no public way to reach them."""
+    found, seen = [], set()
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        for generator in getattr(layer, "_seed_generators", ()):
+            if id(generator) not in seen:
+                seen.add(id(generator))
+                found.append(generator)
+    return found
 
 
 class EpochTimer(keras.callbacks.Callback):

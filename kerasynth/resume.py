@@ -77,3 +77,14 @@ def backed_up_epochs(backup: Path) -> int | str:
         return json.loads((backup / "training_metadata.json").read_text())["epoch"]
     except (OSError, ValueError, KeyError):
         return "its last backup"
+
+
+def consumed_batches(backup: Path, steps_per_epoch: int) -> int:
+    """The batches the backed-up epochs trained on (0 without a backup).
+
+    A resumed run skips them in its endless stream of batches, so that its
+    epochs see the batches the uninterrupted run's would (with the random
+    states the backup restores, the same weights).
+    """
+    epochs = backed_up_epochs(backup)
+    return epochs * steps_per_epoch if isinstance(epochs, int) else 0

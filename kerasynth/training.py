@@ -224,6 +224,12 @@ def fit(
             model.compile(jit_compile=jit_compile)
         per_epoch = inputs.steps_per_epoch or _batches(inputs.dataset)
         epochs = training_epochs(config, model_class, per_epoch)
+        dataset = inputs.dataset
+        if config.resume and work_dir is not None and inputs.steps_per_epoch:
+            # The backed-up epochs' batches are not drawn again.
+            dataset = dataset.skip(
+                resume.consumed_batches(work_dir / "backup", per_epoch)
+            )
         if hasattr(model, "plan_privacy"):  # DP-SGD: the noise for these steps
             model.plan_privacy(
                 num_examples=inputs.description["num_examples"],
@@ -231,7 +237,7 @@ def fit(
                 steps=epochs * per_epoch,
             )
         if strategy_name == "multi-worker":
-            runtime.check_multi_worker_batches(config.model, inputs.dataset)
+            runtime.check_multi_worker_batches(config.model, dataset)
             runtime.log_steps_as_vectors(model)
         logger.info(
             "Training %s on %s", config.model, inputs.description["description"]
@@ -253,7 +259,7 @@ def fit(
             # Short epochs: several per compiled call (see graph_fit).
             history = graph_fit.fit_in_graph(
                 model,
-                inputs.dataset,
+                dataset,
                 epochs=epochs,
                 steps_per_epoch=inputs.steps_per_epoch,
                 callbacks=fit_callbacks,
@@ -261,7 +267,7 @@ def fit(
             ).history
         else:
             history = model.fit(
-                runtime.shard_by_data(inputs.dataset),
+                runtime.shard_by_data(dataset),
                 epochs=epochs,
                 steps_per_epoch=inputs.steps_per_epoch,
                 shuffle=False,  # the dataset shuffles, with the run's seed

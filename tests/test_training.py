@@ -111,69 +111,58 @@ def test_trains_on_the_study_tumor_folder(tmp_path, tumor_folder):
     assert config["data"]["duplicate_groups"] == 22
 
 
+class _CtrlCAfter(keras.callbacks.Callback):
+    """Ctrl-C at the end of epoch `epoch` (after the backup's own hook)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+
 @pytest.mark.parametrize(
-    "damage, message",
-    [("config", "config.json is not valid JSON"),
-     ("model", "model.keras is not a .keras archive (a zip file): it is truncated"),
-     ("file", "is a file; --run takes a run directory")],
-)  # fmt: skip
-def test_a_damaged_run_gets_one_clear_line(tmp_path, damage, message):
-    from kerasynth.testing import invoke_cli
+    "settings, stop",
+    [
+        # A table model: one-step epochs, backed up every few (throttled), so
+        # the resume also repeats epochs after its backup.
+        ({"model": "tvae", "epochs": 12, "batch_size": 100}, 5),
+        # An image model: Dropout-free, but its noise comes from the model's
+        # seed generator and its batches from a reshuffled stream.
+        ({"model": "dcgan", "epochs": 4, "batch_size": 16, "model_kwargs": TINY}, 2),
+    ],
+    ids=["tvae", "dcgan"],
+)
+def test_a_resumed_run_ends_bit_identical(tmp_path, monkeypatch, settings, stop):
+    from kerasynth import resume
 
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "config.json").write_text('{"model": "dcgan", "data": ')  # cut short
-    (run / "model.keras").write_bytes(b"PK\x03\x04truncated")
-    target = run
-    if damage == "file":
-        target = tmp_path / "a-file"
-        target.write_text("not a run")
-    # export reads config.json first, sample loads model.keras first.
-    command = "export" if damage == "config" else "sample"
-    args = (["--serving-dir", str(tmp_path / "s")] if command == "export"
-            else ["--num", "2", "--output", str(tmp_path / "out.png")])  # fmt: skip
-    result = invoke_cli(command, "--run", str(target), *args)
-    assert result.exit_code == 2, result.output
-    assert message in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    def config(output, **more):
+        return TrainConfig(**settings, seed=0, verbose=0, output=str(output),
+                           mixed_precision="off", **more)  # fmt: skip
 
-
-@pytest.mark.slow
-def test_a_live_run_locks_its_output(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from kerasynth import locks
-    from kerasynth.testing import invoke_cli
-
-    output = tmp_path / "run"
-    command = [sys.executable, "-c", "from kerasynth.cli import main; main()",
-               "train", "--model", "dcgan", "--image-size", "32", "--epochs", "50",
-               "--seed", "0", "--quiet", "--output", str(output)]  # fmt: skip
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        work = tmp_path / ".run.work"
-        deadline = time.time() + 120
-        while not work.exists() and time.time() < deadline:
-            time.sleep(0.2)
-        assert work.exists(), "the first run never started"
-        for extra in ([], ["--resume"], ["--overwrite"]):
-            second = invoke_cli(*command[3:], *extra)
-            assert second.exit_code == 2, second.output
-            assert f"another kerasynth process (PID {first.pid})" in second.output
-            assert "--resume" not in second.output
-        assert work.exists()  # --overwrite did not touch the live run
-    finally:
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait()
-    # The dead process's lock is stale: the kernel released it.
-    with locks.hold(output):
-        pass
-    assert not locks.lock_path(output).exists()
+    training.train(config(tmp_path / "straight"))
+    run_callbacks = training._run_callbacks
+    monkeypatch.setattr(
+        training,
+        "_run_callbacks",
+        lambda work: [*run_callbacks(work), _CtrlCAfter(stop)],
+    )
+    with pytest.raises(resume.TrainingInterrupted, match="--resume"):
+        training.train(config(tmp_path / "resumed"))
+    monkeypatch.setattr(training, "_run_callbacks", run_callbacks)
+    backup = runs.work_dir(tmp_path / "resumed") / "backup"
+    assert 1 <= resume.backed_up_epochs(backup) <= stop
+    keras.backend.clear_session()
+    training.train(config(tmp_path / "resumed", resume=True))
+    straight, resumed = (
+        weights_of(tmp_path / "straight"),
+        weights_of(tmp_path / "resumed"),
+    )
+    assert len(straight) == len(resumed)
+    for a, b in zip(straight, resumed, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_resume_with_other_options_is_refused_in_one_line(tmp_path):

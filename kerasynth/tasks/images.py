@@ -157,7 +157,11 @@ class ImageTask(Task):
             dataset, steps = self.private_batches(train.images, batch_size, seed)
         else:
             dataset, context = self.batches(model, config, train, batch_size, seed)
-            steps = None
+            # One endless stream, an epoch being one pass (each reshuffled):
+            # Keras keeps one iterator across epochs, so a resumed run can
+            # skip what its backed-up epochs consumed (`kerasynth.training`).
+            steps = int(dataset.cardinality())
+            dataset = dataset.repeat()
         return TrainingInput(
             model=model,
             dataset=dataset,
