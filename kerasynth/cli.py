@@ -83,6 +83,12 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(INTERRUPTED)
+        except click.UsageError as error:
+            # A bad option value or a missing option: one line, as every
+            # other bad input (click would print the usage block first).
+            message = " ".join(error.format_message().split())
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(error.exit_code)
         except USER_ERRORS as error:
             if os.environ.get("KERASYNTH_DEBUG"):
                 raise

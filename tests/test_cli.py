@@ -149,13 +149,10 @@ def _bad_folder(tmp_path):
 @pytest.mark.parametrize(
     "make_args, message",
     [
-        (lambda p: ["--model", "gan9"], "Unknown model 'gan9'"),
-        (lambda p: ["--model", "dcgan", "--data", p / "nope"], "nope"),
         (lambda p: ["--model", "dcgan", "--data", p], "No images found in folder"),
         (lambda p: ["--model", "dcgan", "--data", _bad_folder(p)], "broken.png"),
-        (lambda p: ["--model", "dcgan", "--image-size", "48"], "image_size=48"),
     ],
-    ids=["unknown-model", "missing-path", "empty-folder", "bad-image", "bad-size"],
+    ids=["empty-folder", "bad-image"],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, make_args, message):
     data = tmp_path / "data"
@@ -200,45 +197,3 @@ def test_console_script_prints_one_line(tmp_path):
     assert completed.stderr.strip().splitlines() == [
         f"Error: {tmp_path} is not a kerasynth run directory: model.keras is missing."
     ]
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["train", "--model", "dcgan", "--data", "/no/such.npz"],
-         "--data /no/such.npz: no such file or folder."),
-        (["sample", "--run", "/no/run", "--num", "2", "--output", "x.png"],
-         "Run directory /no/run does not exist."),
-        (["export", "--run", "/no/run", "--serving-dir", "s"],
-         "Run directory /no/run does not exist."),
-        (["evaluate", "--synthetic", "/no/fake.csv", "--output", "r"],
-         "--synthetic /no/fake.csv: no such file or folder."),
-        (["pipeline", "run", "--model", "dcgan", "--root", "r", "--thresholds",
-          "/no/t.json"], "--thresholds /no/t.json: no such file or folder."),
-        (["train", "--model", "dcgna"], "Unknown model 'dcgna'. Registered models: "
-         "beta_vae, ctgan, dcgan, ddim, dp_beta_vae, dp_gaussian_copula, "
-         "dp_tab_ddpm, dp_tvae, dragan, gaussian_copula, independent, "
-         "pix2pix, tab_ddpm, tabular_gan, tabular_vae, tvae."),
-        (["pipeline", "run", "--model", "dcgna", "--root", "r"],
-         "Unknown model 'dcgna'. Registered models: beta_vae, ctgan, dcgan, "
-         "ddim, dp_beta_vae, dp_gaussian_copula, dp_tab_ddpm, dp_tvae, dragan, "
-         "gaussian_copula, independent, "
-         "pix2pix, tab_ddpm, tabular_gan, tabular_vae, tvae."),
-    ],
-)  # fmt: skip
-def test_missing_paths_and_models_fail_before_tensorflow_is_imported(
-    args, message, tmp_path
-):
-    code = (
-        "import sys\n"
-        "from kerasynth.cli import main\n"
-        f"try:\n    main({args!r})\n"
-        "except SystemExit as exit:\n"
-        "    print('exit', exit.code, 'tensorflow' in sys.modules)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-        timeout=120,
-    )  # fmt: skip
-    assert done.stdout.strip() == "exit 2 False", (done.stdout, done.stderr)
-    assert done.stderr.strip() == f"Error: {message}"

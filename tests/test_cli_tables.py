@@ -101,8 +101,3 @@ def test_training_length_in_optimizer_steps(tmp_path):
     training = json.loads((tmp_path / "run" / "config.json").read_text())["training"]
     assert (training["epochs"], training["steps_per_epoch"]) == (2, 4)
     assert training["steps"] == 8
-    both = run("train", "--model", "tvae", "--steps", 7, "--epochs", 2,
-               "--output", tmp_path / "both")  # fmt: skip
-    assert both.exit_code == 2
-    assert "epochs or steps, not both" in both.output
-    assert not (tmp_path / "both").exists()

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
@@ -280,15 +279,3 @@ def test_translations_of_real_images_are_never_called_private():
     result = evaluate_images(real, outputs, derived_from_real=True)
     assert "derived from real images" in result.page
     assert result.metrics["derived_from_real"] is True
-
-
-def test_a_one_column_table_is_evaluated(tmp_path):
-    # It crashed in the PCA figure (n_components=2 with one feature).
-    from kerasynth.evaluation import evaluate_table
-
-    rng = np.random.default_rng(0)
-    real = pd.DataFrame({"age": rng.normal(60, 10, 80)})
-    synthetic = pd.DataFrame({"age": rng.normal(60, 10, 80)})
-    result = evaluate_table(real, synthetic, holdout=real.iloc[:20], seed=0)
-    assert 0.0 <= result.metrics["quality"]["overall"] <= 1.0
-    assert "pca" in result.figures
