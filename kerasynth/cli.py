@@ -311,6 +311,11 @@ def train(**options):
                       "image_ids": options["image_ids"]}  # fmt: skip
     elif options["table"]:
         raise click.UsageError("--table is read with --covariates only.")
+    if options["epochs"] and options["steps"]:  # TrainConfig's rule, before TF
+        raise click.UsageError(
+            "Give epochs or steps, not both. "
+            f"Received: epochs={options['epochs']}, steps={options['steps']}"
+        )
     _import_tensorflow_quietly()
     from kerasynth import resume, training
 

@@ -405,7 +405,7 @@ CASES = [
         "Received: image_size=50",
         id="dcgan-image-size-50",
     ),
-    case(
+    fast_case(
         f"train {TABLE} --steps 3 --epochs 2 --output out",
         "Error: Give epochs or steps, not both. Received: epochs=2, steps=3",
         inputs=_table,
