@@ -77,7 +77,14 @@ class TabDDPM(SingleOptimizerModel, TableGenerativeModel):
         widths: hidden widths of the denoiser's MLP.
         embedding_dim: width of the row projection and the timestep
             embedding.
-        dropout: dropout after each hidden layer.
+        dropout: dropout after each hidden layer; 0 by default: trained
+            under dropout 0.1 and sampled without it, the denoiser's noise
+            estimates left its samples over-dispersed (on scikit-learn's
+            30-measurement breast cancer table the samples' normal scores
+            had a standard deviation of 1.7 against 1.0, mean KS 0.21
+            against 0.10 without dropout), more so the wider the table;
+            at 0 quality rose and detection AUC fell on all four tables of
+            ``benchmarks/fidelity.py``.
         timesteps: ``T``, the steps of the forward process.
         sampling_steps: reverse steps when sampling (at most ``T``).
         eta: DDIM's noise (0 deterministic, 1 as DDPM's ancestral step).
@@ -95,7 +102,7 @@ class TabDDPM(SingleOptimizerModel, TableGenerativeModel):
         transformer,
         widths=(256, 256, 256),
         embedding_dim=128,
-        dropout=0.1,
+        dropout=0.0,
         timesteps=1000,
         sampling_steps=50,
         eta=0.0,
